@@ -1,0 +1,274 @@
+"""Project and stack configuration, parsed once into typed, validated objects.
+
+Every error is a `ConfigError` naming the file (`Pulumi.<stack>.yaml`, `Pulumi.yaml` or
+`residency.yaml`), the key and the allowed values. Nothing here imports Pulumi: the program
+hands in the raw values it read through `pulumi.Config`, tools hand in what they read from disk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from components.errors import ConfigError
+from components.regions import AWS_REGIONS, EU_REGIONS
+from components.residency import RESIDENCY_FILE, Residency, ResidencyZone, load_residency
+
+PROJECT = "appx"
+ROLES = ("cell", "global")
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365)
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+_DOMAIN = re.compile(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,32}$")
+
+
+@dataclass(frozen=True)
+class FunctionConcurrency:
+    api: int
+    worker: int
+    stream: int
+
+
+@dataclass(frozen=True)
+class ApiThrottle:
+    burst_limit: int
+    rate_limit: int
+
+
+@dataclass(frozen=True)
+class CellSettings:
+    pitr_recovery_period_days: int
+    log_retention_days: int
+    queue_message_retention_seconds: int
+    max_receive_count: int
+    reserved_concurrency: FunctionConcurrency
+    api_throttle: ApiThrottle
+
+
+@dataclass(frozen=True)
+class EdgeSettings:
+    health_check_failure_threshold: int
+    waf_rate_limit_per_5min: int
+    price_class: str
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """One `Pulumi.<stack>.yaml` as found on disk."""
+
+    name: str
+    role: str
+    region: str
+    values: Mapping[str, object]
+
+    @property
+    def file(self) -> str:
+        return f"Pulumi.{self.name}.yaml"
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    domain: str
+    hosted_zone_id: str
+    stack_org: str
+
+    @property
+    def app_host(self) -> str:
+        return f"app.{self.domain}"
+
+    @property
+    def public_origin_host(self) -> str:
+        return f"origin.{self.domain}"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    settings: ProjectSettings
+    residency: Residency
+    stacks: Mapping[str, StackFile]
+
+    @property
+    def cell_regions(self) -> list[str]:
+        return sorted(s.region for s in self.stacks.values() if s.role == "cell")
+
+    def stack_reference_name(self, stack: str) -> str:
+        return f"{self.settings.stack_org}/{PROJECT}/{stack}"
+
+    def deploy_order(self) -> list[str]:
+        """Cells that home a zone's table and primary key first, then the others, then global."""
+        homes = [z.home_region for z in self.residency.zones.values()]
+        cells = sorted(self.cell_regions, key=lambda r: (homes.index(r) if r in homes else len(homes), r))
+        return cells + [s.name for s in self.stacks.values() if s.role == "global"]
+
+
+@dataclass(frozen=True)
+class CellConfig:
+    region: str
+    settings: CellSettings
+    zones: tuple[ResidencyZone, ...]
+    project: Project
+
+    @property
+    def hosted_zones(self) -> tuple[ResidencyZone, ...]:
+        """Zones whose table and primary key this cell owns."""
+        return tuple(z for z in self.zones if z.home_region == self.region)
+
+
+@dataclass(frozen=True)
+class EdgeConfig:
+    settings: EdgeSettings
+    project: Project
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_project_settings(root: Path) -> ProjectSettings:
+    """Project-level config from `Pulumi.yaml` defaults (overridable per stack via `appx:<key>`)."""
+    raw = _read_yaml(root / "Pulumi.yaml", "Pulumi.yaml")
+    config = raw.get("config") or {}
+
+    def default(key: str) -> object:
+        entry = config.get(key)
+        return entry.get("default") if isinstance(entry, Mapping) else entry
+
+    return parse_project_settings({k: default(k) for k in ("domain", "hostedZoneId", "stackOrg")}, "Pulumi.yaml")
+
+
+def parse_project_settings(values: Mapping[str, object], source: str) -> ProjectSettings:
+    domain = values.get("domain")
+    if not isinstance(domain, str) or not _DOMAIN.match(domain):
+        raise ConfigError(source, "appx:domain", f"not a DNS name: {domain!r}", "a lower-case domain such as appx.example.eu")
+    zone_id = values.get("hostedZoneId")
+    if not isinstance(zone_id, str) or not _ZONE_ID.match(zone_id):
+        raise ConfigError(source, "appx:hostedZoneId", f"not a Route 53 hosted zone id: {zone_id!r}", "Z followed by upper-case letters/digits")
+    org = values.get("stackOrg") or "organization"
+    return ProjectSettings(domain, zone_id, str(org))
+
+
+def read_stack_files(root: Path) -> dict[str, StackFile]:
+    stacks: dict[str, StackFile] = {}
+    for path in sorted(root.glob("Pulumi.*.yaml")):
+        name = path.name[len("Pulumi.") : -len(".yaml")]
+        raw = _read_yaml(path, path.name)
+        values = raw.get("config") or {}
+        if not isinstance(values, Mapping):
+            raise ConfigError(path.name, "config", "must be a mapping of config keys")
+        stacks[name] = parse_stack_file(name, values)
+    return stacks
+
+
+def parse_stack_file(name: str, values: Mapping[str, object]) -> StackFile:
+    file = f"Pulumi.{name}.yaml"
+    role = values.get("appx:role")
+    if role not in ROLES:
+        raise ConfigError(file, "appx:role", f"unknown role {role!r}", ROLES)
+    region = values.get("aws:region")
+    if region not in AWS_REGIONS:
+        raise ConfigError(file, "aws:region", f"unknown region {region!r}", EU_REGIONS)
+    if region not in EU_REGIONS:
+        raise ConfigError(file, "aws:region", f"{region} is not an EU region", EU_REGIONS)
+    if role == "cell" and name != region:
+        # Stack references, origin records and the edge config find a cell by its region.
+        raise ConfigError(file, "aws:region", f"a cell stack must be named after its region, got {region!r}", [name])
+    return StackFile(name, role, str(region), values)
+
+
+def load_project(root: Path, overrides: Mapping[str, object] | None = None) -> Project:
+    """Everything that is shared by all stacks: settings, residency, the stack files."""
+    settings = read_project_settings(root)
+    if overrides:
+        merged = {"domain": settings.domain, "hostedZoneId": settings.hosted_zone_id, "stackOrg": settings.stack_org}
+        merged.update({k: v for k, v in overrides.items() if v is not None})
+        settings = parse_project_settings(merged, "Pulumi.yaml")
+    stacks = read_stack_files(root)
+    cells = [s.region for s in stacks.values() if s.role == "cell"]
+    residency = load_residency(root / RESIDENCY_FILE, cell_regions=cells)
+    return Project(root, settings, residency, stacks)
+
+
+def cell_config(project: Project, stack: StackFile) -> CellConfig:
+    raw = stack.values.get("appx:cell")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(stack.file, "appx:cell", "missing: a cell stack needs its settings block")
+    reader = _Reader(stack.file, "appx:cell", raw)
+    concurrency = reader.section("reservedConcurrency")
+    throttle = reader.section("apiThrottle")
+    settings = CellSettings(
+        pitr_recovery_period_days=reader.int("pitrRecoveryPeriodDays", 1, 35),
+        log_retention_days=reader.choice("logRetentionDays", LOG_RETENTION_DAYS),
+        # SQS bounds: 60 s .. 14 days. Personal data should not linger: README suggests <= 4 days.
+        queue_message_retention_seconds=reader.int("queueMessageRetentionSeconds", 60, 1_209_600),
+        max_receive_count=reader.int("maxReceiveCount", 1, 1000),
+        reserved_concurrency=FunctionConcurrency(
+            api=concurrency.int("api", 1, 10_000),
+            worker=concurrency.int("worker", 1, 10_000),
+            stream=concurrency.int("stream", 1, 10_000),
+        ),
+        api_throttle=ApiThrottle(burst_limit=throttle.int("burstLimit", 1, 100_000), rate_limit=throttle.int("rateLimit", 1, 100_000)),
+    )
+    zones = tuple(project.residency.zones_in(stack.region))
+    return CellConfig(stack.region, settings, zones, project)
+
+
+def edge_config(project: Project, stack: StackFile) -> EdgeConfig:
+    raw = stack.values.get("appx:edge")
+    if not isinstance(raw, Mapping):
+        raise ConfigError(stack.file, "appx:edge", "missing: the global stack needs its settings block")
+    reader = _Reader(stack.file, "appx:edge", raw)
+    settings = EdgeSettings(
+        # Route 53 allows 1..10 consecutive failures; interval is fixed at 10 s by the component.
+        health_check_failure_threshold=reader.int("healthCheckFailureThreshold", 1, 10),
+        waf_rate_limit_per_5min=reader.int("wafRateLimitPer5Min", 10, 2_000_000_000),
+        price_class=reader.choice("priceClass", PRICE_CLASSES),
+        log_retention_days=reader.choice("logRetentionDays", LOG_RETENTION_DAYS),
+    )
+    return EdgeConfig(settings, project)
+
+
+class _Reader:
+    """Typed access to one config block; errors name the file and the dotted key."""
+
+    def __init__(self, file: str, prefix: str, raw: Mapping[str, object]):
+        self.file, self.prefix, self.raw = file, prefix, raw
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}.{key}"
+
+    def section(self, key: str) -> "_Reader":
+        value = self.raw.get(key)
+        if not isinstance(value, Mapping):
+            raise ConfigError(self.file, self._key(key), "missing or not a mapping")
+        return _Reader(self.file, self._key(key), value)
+
+    def int(self, key: str, low: int, high: int) -> int:
+        value = self.raw.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(self.file, self._key(key), f"must be an integer in {low}..{high}, got {value!r}", f"{low}..{high}")
+        return value
+
+    def choice(self, key: str, allowed: tuple) -> object:
+        value = self.raw.get(key)
+        if value not in allowed:
+            raise ConfigError(self.file, self._key(key), f"unsupported value {value!r}", [str(a) for a in allowed])
+        return value
+
+
+def _read_yaml(path: Path, source: str) -> Mapping:
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(source, "<file>", f"not found at {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(source, "<document>", f"malformed YAML: {exc}".replace("\n", " ")) from None
+    if not isinstance(raw, Mapping):
+        raise ConfigError(source, "<document>", "must be a YAML mapping")
+    return raw
