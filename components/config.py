@@ -101,6 +101,11 @@ class Project:
     def stack_reference_name(self, stack: str) -> str:
         return f"{self.settings.stack_org}/{PROJECT}/{stack}"
 
+    @property
+    def eu_tables_home(self) -> str:
+        """The cell that owns the EU-wide tables: the first one deployed."""
+        return self.deploy_order()[0]
+
     def deploy_order(self) -> list[str]:
         """Cells that home a zone's table and primary key first, then the others, then global."""
         homes = [z.home_region for z in self.residency.zones.values()]
@@ -119,6 +124,12 @@ class CellConfig:
     def hosted_zones(self) -> tuple[ResidencyZone, ...]:
         """Zones whose table and primary key this cell owns."""
         return tuple(z for z in self.zones if z.home_region == self.region)
+
+    @property
+    def owner_regions(self) -> list[str]:
+        """Other cells whose tables or keys this cell replicates (read through StackReference)."""
+        owners = {z.home_region for z in self.zones} | {self.project.eu_tables_home}
+        return sorted(owners - {self.region})
 
 
 @dataclass(frozen=True)

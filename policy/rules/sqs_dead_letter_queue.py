@@ -54,7 +54,9 @@ def _check(args):
                       f"maxReceiveCount: <= {limit}}} (or mark a DLQ with redriveAllowPolicy)")
             continue
         count = policy.get("maxReceiveCount")
-        if not isinstance(count, int) or not 1 <= count <= limit:
+        if isinstance(count, str) and count.isdigit():
+            count = int(count)
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or not 1 <= count <= limit:
             yield q, f"has redrivePolicy.maxReceiveCount={count!r}. Fix: set it between 1 and {limit}"
 
 

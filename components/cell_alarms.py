@@ -1,0 +1,54 @@
+"""CloudWatch alarms that page when the cell stops serving: API 5xx, Lambda throttles and
+global-table replication latency (DLQ depth lives with the queue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+REPLICATION_LATENCY_MS = 5_000
+
+
+@dataclass
+class CellAlarmsArgs:
+    api_id: pulumi.Input[str]
+    function_names: dict  # short name -> function name output
+    # (table name, receiving region) for each replica this cell sends to
+    replication_paths: list[tuple[str, str]] = field(default_factory=list)
+    alarm_topic_arns: list = field(default_factory=list)
+
+
+class CellAlarms(pulumi.ComponentResource):
+    def __init__(self, name: str, args: CellAlarmsArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("appx:observability:CellAlarms", name, None, opts)
+        self._args = args
+        self._alarm(f"{name}-api-5xx", "AWS/ApiGateway", "5xx", {"ApiId": args.api_id}, "Sum", 5,
+                    "The cell answers 5xx: Route 53 will route around it once /health fails too")
+        for short, function_name in args.function_names.items():
+            self._alarm(f"{name}-{short}-throttles", "AWS/Lambda", "Throttles", {"FunctionName": function_name}, "Sum", 0,
+                        f"appx-{short} is throttled: raise its reserved concurrency in the stack file")
+        for table, receiving_region in args.replication_paths:
+            self._alarm(f"{name}-{table}-to-{receiving_region}-replication", "AWS/DynamoDB", "ReplicationLatency",
+                        {"TableName": table, "ReceivingRegion": receiving_region}, "Average", REPLICATION_LATENCY_MS,
+                        f"{table} replicates to {receiving_region} slowly: a failover would serve stale data")
+        self.register_outputs({})
+
+    def _alarm(self, name: str, namespace: str, metric: str, dimensions: dict, statistic: str, threshold: float, description: str):
+        aws.cloudwatch.MetricAlarm(
+            name,
+            alarm_description=description,
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dimensions,
+            statistic=statistic,
+            period=60,
+            evaluation_periods=3,
+            datapoints_to_alarm=2,
+            threshold=threshold,
+            comparison_operator="GreaterThanThreshold",
+            treat_missing_data="notBreaching",
+            alarm_actions=self._args.alarm_topic_arns,
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -1,0 +1,60 @@
+"""The cell's customer-managed KMS key for data at rest (tables, queues, logs, env vars)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class DataKeyArgs:
+    region: str
+    account_id: pulumi.Input[str]
+
+
+class RegionalDataKey(pulumi.ComponentResource):
+    arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DataKeyArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("appx:security:RegionalDataKey", name, None, opts)
+        policy = pulumi.Output.from_input(args.account_id).apply(lambda account: json.dumps(_key_policy(account, args.region)))
+        key = aws.kms.Key(
+            name,
+            description=f"Application X data at rest in {args.region}",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy,
+            tags={"app": "appx", "purpose": "data-at-rest"},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.kms.Alias(name, name="alias/appx-data", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        self.arn = key.arn
+        self.register_outputs({"arn": self.arn})
+
+
+def _key_policy(account: str, region: str) -> dict:
+    # The account root administers the key (IAM policies then grant each function only what
+    # it needs); CloudWatch Logs may use it only for this account's log groups in this region.
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministers",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchLogsEncrypt",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:*"}},
+            },
+        ],
+    }

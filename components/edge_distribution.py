@@ -1,0 +1,143 @@
+"""The CloudFront distribution: HTTPS only on TLSv1.2_2021, HTTP/2 and 3, geo restriction from
+the residency map, cached public GETs with origin-group failover, and uncached personal and
+restricted routes that run the origin-request Lambda@Edge (with the body) to encrypt fields
+and pick the user's residency zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+# AWS managed cache policy "CachingDisabled".
+CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+# Routes that carry personal or restricted data: never cached, always through Lambda@Edge.
+PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+
+
+@dataclass
+class EdgeDistributionArgs:
+    aliases: list[str]
+    certificate_arn: pulumi.Input[str]
+    web_acl_arn: pulumi.Input[str]
+    edge_function_arn: pulumi.Input[str]  # qualified (published version)
+    public_origin_host: str  # latency-routed over every cell
+    fallback_origin_host: str  # one cell directly: the origin group's secondary
+    personal_origin_host: str  # placeholder; Lambda@Edge rewrites to the user's zone origin
+    allowed_countries: list[str] | None  # None: no geo restriction
+    price_class: str
+
+
+class EdgeDistribution(pulumi.ComponentResource):
+    id: pulumi.Output[str]
+    domain_name: pulumi.Output[str]
+    hosted_zone_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: EdgeDistributionArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("appx:edge:EdgeDistribution", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        public_cache = aws.cloudfront.CachePolicy(
+            f"{name}-public",
+            comment="Public GETs: honour the origin's Cache-Control, key on the query string only",
+            min_ttl=0,
+            default_ttl=0,
+            max_ttl=300,
+            parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
+                cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(cookie_behavior="none"),
+                headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(header_behavior="none"),
+                query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(query_string_behavior="all"),
+                enable_accept_encoding_gzip=True,
+                enable_accept_encoding_brotli=True,
+            ),
+            opts=child,
+        )
+        personal_forwarding = aws.cloudfront.OriginRequestPolicy(
+            f"{name}-personal",
+            comment="Personal routes: every viewer header (Authorization, Idempotency-Key) plus the viewer's country",
+            cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(cookie_behavior="none"),
+            headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
+                header_behavior="allViewerAndWhitelistCloudFront",
+                headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(items=["CloudFront-Viewer-Country"]),
+            ),
+            query_strings_config=aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgs(query_string_behavior="all"),
+            opts=child,
+        )
+
+        def origin(origin_id: str, host: str) -> aws.cloudfront.DistributionOriginArgs:
+            return aws.cloudfront.DistributionOriginArgs(
+                origin_id=origin_id,
+                domain_name=host,
+                connection_attempts=2,
+                connection_timeout=3,
+                custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+                    http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=["TLSv1.2"],
+                    origin_read_timeout=10, origin_keepalive_timeout=5,
+                ),
+            )
+
+        edge_association = aws.cloudfront.DistributionOrderedCacheBehaviorLambdaFunctionAssociationArgs(
+            event_type="origin-request", lambda_arn=args.edge_function_arn, include_body=True
+        )
+        distribution = aws.cloudfront.Distribution(
+            name,
+            enabled=True,
+            comment="Application X",
+            aliases=args.aliases,
+            http_version="http2and3",
+            is_ipv6_enabled=True,
+            price_class=args.price_class,
+            web_acl_id=args.web_acl_arn,
+            origins=[
+                origin("public", args.public_origin_host),
+                origin("fallback", args.fallback_origin_host),
+                origin("personal", args.personal_origin_host),
+            ],
+            origin_groups=[
+                aws.cloudfront.DistributionOriginGroupArgs(
+                    origin_id="public-failover",
+                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(status_codes=[500, 502, 503, 504]),
+                    members=[
+                        aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="public"),
+                        aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="fallback"),
+                    ],
+                )
+            ],
+            default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
+                target_origin_id="public-failover",
+                viewer_protocol_policy="https-only",
+                allowed_methods=READ_METHODS,
+                cached_methods=["GET", "HEAD"],
+                cache_policy_id=public_cache.id,
+                compress=True,
+            ),
+            ordered_cache_behaviors=[
+                aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+                    path_pattern=path,
+                    target_origin_id="personal",
+                    viewer_protocol_policy="https-only",
+                    allowed_methods=ALL_METHODS,
+                    cached_methods=["GET", "HEAD"],
+                    cache_policy_id=CACHING_DISABLED,
+                    origin_request_policy_id=personal_forwarding.id,
+                    lambda_function_associations=[edge_association],
+                    compress=True,
+                )
+                for path in PERSONAL_PATHS
+            ],
+            restrictions=aws.cloudfront.DistributionRestrictionsArgs(
+                geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(
+                    restriction_type="whitelist" if args.allowed_countries else "none",
+                    locations=sorted(args.allowed_countries or []),
+                )
+            ),
+            viewer_certificate=aws.cloudfront.DistributionViewerCertificateArgs(
+                acm_certificate_arn=args.certificate_arn, ssl_support_method="sni-only", minimum_protocol_version="TLSv1.2_2021"
+            ),
+            tags={"app": "appx"},
+            opts=child,
+        )
+        self.id, self.domain_name, self.hosted_zone_id = distribution.id, distribution.domain_name, distribution.hosted_zone_id
+        self.register_outputs({"id": self.id, "domainName": self.domain_name})

@@ -1,0 +1,182 @@
+"""A regional cell: everything one EU region runs for Application X.
+
+One `RegionalCell` per cell stack. For every residency zone that lists its region it holds the
+zone's restricted table (or replica) and field-encryption key (or replica); it also holds
+replicas of the EU-wide tables, its own feed projection, the deferred-write queue, the three
+functions, the HTTP API and the alarms. Owners of shared tables and keys are other cells,
+whose outputs arrive through `owners` (StackReferences built by the program).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.cell_alarms import CellAlarms, CellAlarmsArgs
+from components.cell_api import CellApi, CellApiArgs
+from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
+from components.config import CellConfig
+from components.data_key import DataKeyArgs, RegionalDataKey
+from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
+from components.field_key import FieldKeyArgs, ZoneFieldKey
+from components.global_table import GlobalTable, GlobalTableArgs, TableSpec
+from components.tables import FEED, IDEMPOTENCY, POSTS, restricted_table
+
+READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
+WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem")
+STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
+
+
+@dataclass
+class RegionalCellArgs:
+    config: CellConfig
+    account_id: pulumi.Input[str]
+    # region -> StackReference of the cell that owns a table or key this cell replicates
+    owners: Mapping[str, pulumi.StackReference]
+
+
+class RegionalCell(pulumi.ComponentResource):
+    outputs: dict
+
+    def __init__(self, name: str, args: RegionalCellArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("appx:cell:RegionalCell", name, None, opts)
+        config, settings = args.config, args.config.settings
+        project, region = config.project, config.region
+        child = pulumi.ResourceOptions(parent=self)
+
+        data_key = RegionalDataKey(f"{name}-data", DataKeyArgs(region, args.account_id), child)
+
+        def owned(owner_region: str, *path: str) -> pulumi.Output | None:
+            """None when this cell owns the thing; else the owner cell's exported ARN."""
+            if owner_region == region:
+                return None
+            return args.owners[owner_region].require_output(path[0]).apply(lambda value: _dig(value, path[1:]))
+
+        def table(spec: TableSpec, owner_region: str, regions: tuple[str, ...], *export_path: str) -> GlobalTable:
+            owner = owned(owner_region, *export_path)
+            return GlobalTable(
+                f"{name}-{spec.name}",
+                GlobalTableArgs(spec, data_key.arn, settings.pitr_recovery_period_days, owner, replicated=len(regions) > 1),
+                child,
+            )
+
+        zones: dict[str, dict] = {}
+        restricted: list[GlobalTable] = []
+        field_keys: list[ZoneFieldKey] = []
+        replication: list[tuple[str, str]] = []
+        for zone in config.zones:
+            spec = restricted_table(zone)
+            store = table(spec, zone.home_region, zone.regions, "zones", zone.name, "tableArn")
+            primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
+            key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
+            restricted.append(store)
+            field_keys.append(key)
+            replication += [(spec.name, other) for other in zone.regions if other != region]
+            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id}
+            if key.public_key_pem is not None:
+                zones[zone.name]["publicKeyPem"] = key.public_key_pem
+
+        all_cells = tuple(project.cell_regions)
+        eu_home = project.eu_tables_home
+        posts = table(POSTS, eu_home, all_cells, "euTables", "postsArn")
+        idempotency = table(IDEMPOTENCY, eu_home, all_cells, "euTables", "idempotencyArn")
+        feed = GlobalTable(f"{name}-{FEED.name}", GlobalTableArgs(FEED, data_key.arn, settings.pitr_recovery_period_days), child)
+        replication += [(t.name, other) for t in (POSTS, IDEMPOTENCY) for other in all_cells if other != region]
+
+        queue = DeferredWriteQueue(
+            f"{name}-deferred-writes",
+            DeferredWriteQueueArgs(data_key.arn, settings.queue_message_retention_seconds, settings.max_receive_count),
+            child,
+        )
+
+        environment = {
+            "APPX_REGION": region,
+            "APPX_ZONES": pulumi.Output.all(
+                **{z: pulumi.Output.all(table=v["table"], keyArn=v["fieldKeyArn"]) for z, v in zones.items()}
+            ).apply(json.dumps),
+            "APPX_POSTS_TABLE": POSTS.name,
+            "APPX_FEED_TABLE": FEED.name,
+            "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY.name,
+            "APPX_QUEUE_URL": queue.url,
+            "APPX_KEY_PROVIDER": "kms",
+        }
+        restricted_arns = tuple(t.arn for t in restricted)
+        posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
+        field_key_arns = tuple(k.arn for k in field_keys)
+
+        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
+            return CellFunction(
+                f"{name}-{short}",
+                CellFunctionArgs(
+                    function=short,
+                    region=region,
+                    data_key_arn=data_key.arn,
+                    environment={**environment, "POWERTOOLS_SERVICE_NAME": f"appx-{short}"},
+                    grants=grants,
+                    reserved_concurrency=concurrency,
+                    log_retention_days=settings.log_retention_days,
+                    event_sources=list(sources),
+                ),
+                child,
+            )
+
+        write_grants = [
+            Grant(READ + WRITE, restricted_arns + posts_arns + (idempotency.arn, feed.arn)),
+            # SQS with a CMK: producers need GenerateDataKey, consumers Decrypt.
+            Grant(("kms:GenerateDataKey", "kms:Decrypt"), (data_key.arn,)),
+        ]
+        concurrency = settings.reserved_concurrency
+        api = function("api", [
+            *write_grants,
+            Grant(("kms:Decrypt", "kms:DescribeKey"), field_key_arns),
+            Grant(("sqs:SendMessage", "sqs:GetQueueAttributes"), (queue.arn,)),
+        ], concurrency.api)
+        worker = function("worker", [
+            *write_grants,
+            Grant(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"), (queue.arn,)),
+        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)])
+        stream_sources = [t.stream_arn for t in (posts, *restricted)]
+        stream = function("stream", [
+            Grant(STREAM_READ, tuple(stream_sources)),
+            Grant(READ + WRITE, restricted_arns + posts_arns + (feed.arn,)),
+        ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
+
+        domain = project.settings.domain
+        hosts = [project.settings.public_origin_host, *(z.origin_host(domain) for z in config.zones), f"{region}.cells.{domain}"]
+        http_api = CellApi(
+            f"{name}-api",
+            CellApiArgs(api.function, hosts, project.settings.hosted_zone_id, data_key.arn, settings.log_retention_days, settings.api_throttle),
+            child,
+        )
+        CellAlarms(
+            f"{name}-alarms",
+            CellAlarmsArgs(
+                api_id=http_api.api_id,
+                function_names={"api": api.function.name, "worker": worker.function.name, "stream": stream.function.name},
+                replication_paths=replication,
+            ),
+            child,
+        )
+
+        self.outputs = {
+            "region": region,
+            "apiEndpoint": http_api.endpoint,
+            "executeApiHost": http_api.execute_api_host,
+            "domainTargets": http_api.domain_targets,
+            "zones": zones,
+            "queueUrl": queue.url,
+            "dlqUrl": queue.dlq_url,
+        }
+        if eu_home == region:
+            self.outputs["euTables"] = {"postsArn": posts.arn, "idempotencyArn": idempotency.arn}
+        self.register_outputs(self.outputs)
+
+
+def _dig(value, path: tuple[str, ...]):
+    for key in path:
+        value = value[key]
+    return value

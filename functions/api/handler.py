@@ -1,0 +1,491 @@
+"""Regional API (API Gateway HTTP API, payload format 2.0). Routes: see docs/api/openapi.yaml.
+
+Entry point ``handler``; ``make_handler(env, **overrides)`` builds an independent instance
+(several regions in one process). Overrides: ``dynamodb`` (boto3 resource), ``sqs`` (client),
+``kms`` (client), ``key_provider``, ``clock`` (epoch seconds), ``breaker``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from botocore.exceptions import BotoCoreError, ClientError
+
+from appx_common import aws, ids
+from appx_common.config import RegionConfig
+from appx_common.envelope import EnvelopeError, open_fields, parse_token
+from appx_common.idempotency import Claim, Idempotency
+from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
+from appx_common.logs import AppLogger
+from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
+from appx_common.problems import Problem, throttled, unavailable
+from appx_common.resilience import CircuitBreaker, TTLCache
+from appx_common.store import Conflict, Store, is_throttling, is_transient, iso
+
+RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
+REQUIRED_AT_SIGNUP = ("email", "name")
+ZONE_HEADER = "x-appx-zone"
+SUBJECT_HEADER = "x-appx-subject"
+MAX_BODY_BYTES = 64 * 1024
+MAX_POST_CHARS = 1000
+FEED_DEFAULT, FEED_MAX = 20, 100
+POST_CACHE_SECONDS, FEED_CACHE_SECONDS = 30, 5
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
+JSON = "application/json"
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+class Principal:
+    def __init__(self, user_id: str, zone: str, profile: dict, tokens: list[dict]):
+        self.user_id, self.zone, self.profile, self.tokens = user_id, zone, profile, tokens
+
+
+class ApiApp:
+    def __init__(self, env: Mapping[str, str], **overrides: Any):
+        self.cfg = RegionConfig.from_env(env, "appx-api")
+        self.clock: Callable[[], float] = overrides.get("clock", time.time)
+        ddb = overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg)
+        self.store = Store(self.cfg, ddb, self.clock)
+        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.clock)
+        self._sqs = overrides.get("sqs")
+        self._kms = overrides.get("kms")
+        inner = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
+        self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
+        self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
+        self.idem = Idempotency(self.store.idempotency, self.clock)
+        self.post_cache = TTLCache(1024, POST_CACHE_SECONDS, self.clock)
+        self.feed_cache = TTLCache(16, FEED_CACHE_SECONDS, self.clock)
+        self.health_cache = TTLCache(2, 2.0, self.clock)
+        self.log = AppLogger(self.cfg.service, self.cfg.region)
+        self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)
+        self.resolver = self._routes()
+
+    # ---- plumbing ------------------------------------------------------------------------
+    def _kms_client(self):
+        if self._kms is None:
+            self._kms = aws.client("kms", self.cfg)
+        return self._kms
+
+    @property
+    def sqs(self):
+        if self._sqs is None:
+            self._sqs = aws.client("sqs", self.cfg, aws.QUEUE)
+        return self._sqs
+
+    def __call__(self, event: dict, context: object = None) -> dict:
+        before = self.keys.unwrap_calls
+        response = self.resolver.resolve(event, context)
+        unwraps = self.keys.unwrap_calls - before
+        if unwraps:
+            self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
+            self.metrics.flush_metrics()
+        return response
+
+    @property
+    def event(self):
+        return self.resolver.current_event
+
+    def header(self, name: str) -> str | None:
+        return (self.event.headers or {}).get(name)
+
+    def read(self, fn: Callable[[], Any]) -> Any:
+        try:
+            return fn()
+        except (ClientError, BotoCoreError) as exc:
+            if is_throttling(exc):
+                raise throttled() from None
+            self.log.warning("store read failed", error=exc.__class__.__name__, code=aws.error_code(exc))
+            raise unavailable("the data store cannot be reached in this region") from None
+
+    def json_body(self) -> dict:
+        raw = self.event.decoded_body or ""
+        if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
+            raise Problem(413, "body-too-large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
+        if ctype != JSON:
+            raise Problem(415, "unsupported-media-type", "send application/json")
+        try:
+            doc = json.loads(raw, parse_constant=_reject_constant)
+        except ValueError:
+            raise Problem(400, "malformed-json", "the body is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise Problem(400, "malformed-json", "the body must be a JSON object")
+        return doc
+
+    def check_token(self, field: str, value: object, zone: str) -> str:
+        try:
+            token = parse_token(value)
+        except EnvelopeError:
+            raise Problem(422, "field-not-encrypted", f"{field} must arrive encrypted by the edge", field=field) from None
+        if token.zone != zone:
+            raise Problem(422, "field-wrong-zone", f"{field} was encrypted for another residency zone", field=field)
+        if not self.keys.accepts(zone, token.key_id):
+            raise Problem(422, "field-unknown-key", f"{field} was encrypted with an unknown key", field=field)
+        return value  # type: ignore[return-value]
+
+    @staticmethod
+    def check_locale(value: object) -> str:
+        if not isinstance(value, str) or len(value) > 35 or not _LOCALE.match(value):
+            raise Problem(422, "invalid-field", "locale must be a BCP 47 language tag", field="locale")
+        return value
+
+    def write(self, op: dict) -> str:
+        """Apply a write, or queue it when the breaker is open or the store fails.
+        Returns "applied" or "queued"."""
+        if self.breaker.allow():
+            try:
+                self.store.apply(op)
+                self.breaker.success()
+                return "applied"
+            except Conflict:
+                self.breaker.success()
+                raise Problem(409, "conflict", "the resource already exists") from None
+            except (ClientError, BotoCoreError) as exc:
+                if not is_transient(exc):
+                    raise
+                self.breaker.failure()
+                self.log.warning("write failed, queueing", op=op["op"], requestId=op["requestId"], code=aws.error_code(exc), breaker=self.breaker.state)
+        self.enqueue(op)
+        return "queued"
+
+    def enqueue(self, op: dict) -> None:
+        if not self.cfg.queue_url:
+            raise unavailable("writes cannot be accepted right now")
+        try:
+            self.sqs.send_message(QueueUrl=self.cfg.queue_url, MessageBody=json.dumps({**op, "queued": True}))
+        except (ClientError, BotoCoreError) as exc:
+            self.log.error("queue fallback failed", op=op["op"], requestId=op["requestId"], error=exc.__class__.__name__)
+            raise unavailable("writes cannot be accepted right now") from None
+        self.log.info("write queued", op=op["op"], requestId=op["requestId"])
+
+    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], principal: Principal | None = None) -> Response:
+        key = self.header("idempotency-key")
+        claim = None
+        if key is not None:
+            try:
+                claim = self.idem.claim(route, scope, key, fingerprint)
+            except (ClientError, BotoCoreError) as exc:
+                if is_throttling(exc):
+                    raise throttled() from None
+                self.log.warning("idempotency store unavailable", code=aws.error_code(exc))
+            if claim and claim.replay is not None:
+                r = claim.replay
+                return Response(r["status"], JSON, json.dumps(r["body"]), {**r.get("headers", {}), "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
+        try:
+            status, body, headers = work(claim)
+        except BaseException:
+            if claim:
+                try:
+                    self.idem.release(claim)
+                except (ClientError, BotoCoreError):
+                    pass
+            raise
+        if claim:
+            try:
+                self.idem.complete(claim, {"status": status, "body": body, "headers": headers})
+                if principal is not None:
+                    self.store.apply({"op": "addIdempotencyRef", "zone": principal.zone, "userId": principal.user_id, "ref": claim.record_id, "requestId": ""})
+            except (ClientError, BotoCoreError) as exc:
+                self.log.warning("idempotency record not completed", code=aws.error_code(exc))
+        return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
+
+    def authenticate(self) -> Principal:
+        scheme, _, token = (self.header("authorization") or "").partition(" ")
+        parsed = ids.parse_bearer(token.strip()) if scheme.lower() == "bearer" else None
+        challenge = {"WWW-Authenticate": 'Bearer realm="appx"'}
+        if not parsed:
+            raise Problem(401, "unauthorized", "a valid bearer token is required", challenge)
+        user_id, secret = parsed
+        zone = ids.zone_of(user_id)
+        edge_zone = self.header(ZONE_HEADER)
+        if zone not in self.cfg.zones or (edge_zone and edge_zone != zone):
+            raise Problem(421, "zone-not-served", "this user's residency zone is not served by this origin")
+        items = self.read(lambda: self.store.user_items(zone, user_id))
+        profile = next((i for i in items if i["sk"] == "PROFILE"), None)
+        tokens = [i for i in items if i["sk"].startswith("TOKEN#")]
+        presented = ids.token_hash(secret)
+        ok = False
+        for t in tokens:
+            ok |= hmac_eq(str(t.get("hash", "")), presented)
+        if not ok or profile is None:
+            raise Problem(401, "unauthorized", "a valid bearer token is required", challenge)
+        return Principal(user_id, zone, profile, tokens)
+
+    def decrypt_profile(self, p: Principal) -> dict:
+        try:
+            return open_fields(p.profile.get("fields", {}), RESTRICTED_FIELDS, p.user_id, p.zone, self.keys.unwrap)
+        except KeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
+        except EnvelopeError:
+            self.log.error("stored field failed authentication", subject=ids.subject_ref(p.user_id))
+            raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
+
+    def me_document(self, p: Principal) -> dict:
+        doc = {"userId": p.user_id, "zone": p.zone, "createdAt": p.profile.get("createdAt"), "profile": self.decrypt_profile(p)}
+        if "locale" in p.profile:
+            doc["locale"] = p.profile["locale"]
+        return doc
+
+    # ---- routes --------------------------------------------------------------------------
+    def _routes(self) -> APIGatewayHttpResolver:
+        r = APIGatewayHttpResolver()
+
+        @r.exception_handler(Problem)
+        def _problem(exc: Problem):
+            return Response(exc.status, PROBLEM_JSON, json.dumps(exc.body(r.current_event.path)), {**exc.headers, "Cache-Control": "no-store"})
+
+        @r.not_found
+        def _not_found(_exc: NotFoundError):
+            return _problem(Problem(404, "not-found", "no such resource"))
+
+        @r.exception_handler(Exception)
+        def _error(exc: Exception):
+            self.log.error("unhandled error", error=exc.__class__.__name__)
+            return _problem(Problem(500, "internal", "internal error"))
+
+        @r.get("/health")
+        def health():
+            return self.health()
+
+        @r.post("/v1/users")
+        def signup():
+            body = self.json_body()
+            zone, subject = self.header(ZONE_HEADER), self.header(SUBJECT_HEADER)
+            if not zone or not subject:
+                raise Problem(400, "missing-edge-headers", "sign-up must come through the edge")
+            if zone not in self.cfg.zones:
+                raise Problem(421, "zone-not-served", f"zone {zone} is not served by this origin")
+            if ids.zone_of(subject) != zone:
+                raise Problem(400, "bad-subject", "the edge subject does not belong to the zone")
+            unknown = sorted(set(body) - set(RESTRICTED_FIELDS) - {"locale"})
+            if unknown:
+                raise Problem(422, "unknown-field", f"unknown field(s): {', '.join(unknown)}", fields=unknown)
+            missing = [f for f in REQUIRED_AT_SIGNUP if body.get(f) is None]
+            if missing:
+                raise Problem(422, "missing-field", f"required field(s): {', '.join(missing)}", fields=missing)
+            fields = {f: self.check_token(f, body[f], zone) for f in RESTRICTED_FIELDS if body.get(f) is not None}
+            locale = self.check_locale(body["locale"]) if body.get("locale") is not None else None
+            fingerprint = _fingerprint(zone, sorted(fields), locale)
+
+            def work(claim: Claim | None):
+                token, token_hash = ids.new_bearer(subject)
+                now = self.clock()
+                request_id = ids.new_request_id()
+                profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": fields, "createdAt": iso(now), "updatedAtUs": 0}
+                if locale:
+                    profile["locale"] = locale
+                if claim:
+                    profile["idem"] = [claim.record_id]
+                op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "tokenHash": token_hash, "profile": profile}
+                state = self.write(op)
+                out = {"userId": subject, "zone": zone, "token": token, "createdAt": profile["createdAt"]}
+                self.log.info("user signed up", subject=ids.subject_ref(subject), zone=zone, requestId=request_id, state=state)
+                if state == "queued":
+                    return 202, {**out, "requestId": request_id, "status": "queued"}, {}
+                return 201, out, {"Location": "/v1/me"}
+
+            return self.idempotent("POST /v1/users", "signup", fingerprint, work)
+
+        @r.get("/v1/me")
+        def get_me():
+            p = self.authenticate()
+            doc = self.me_document(p)
+            self.log.info("profile read", subject=ids.subject_ref(p.user_id))
+            return Response(200, JSON, json.dumps(doc), {"Cache-Control": "no-store"})
+
+        @r.patch("/v1/me")
+        def patch_me():
+            p = self.authenticate()
+            body = self.json_body()
+            unknown = sorted(set(body) - set(RESTRICTED_FIELDS) - {"locale"})
+            if unknown:
+                raise Problem(422, "unknown-field", f"unknown field(s): {', '.join(unknown)}", fields=unknown)
+            if not body:
+                raise Problem(422, "empty-update", "nothing to change")
+            sets, removes = {}, []
+            for f in RESTRICTED_FIELDS:
+                if f not in body:
+                    continue
+                if body[f] is None:
+                    if f in REQUIRED_AT_SIGNUP:
+                        raise Problem(422, "required-field", f"{f} cannot be removed", field=f)
+                    removes.append(f)
+                else:
+                    sets[f] = self.check_token(f, body[f], p.zone)
+            op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": sets, "remove": removes}
+            if "locale" in body:
+                op["locale"] = None if body["locale"] is None else self.check_locale(body["locale"])
+            fingerprint = _fingerprint(p.zone, sorted(sets), removes, op.get("locale", "-"))
+
+            def work(_claim):
+                now = self.clock()
+                op.update(requestId=ids.new_request_id(), atUs=int(now * 1_000_000))
+                state = self.write(op)
+                out = {"userId": p.user_id, "updated": sorted([*sets, *removes, *(["locale"] if "locale" in op else [])]), "updatedAt": iso(now)}
+                self.log.info("profile rectified", subject=ids.subject_ref(p.user_id), fields=out["updated"], state=state)
+                if state == "queued":
+                    return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
+                return 200, out, {}
+
+            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, principal=p)
+
+        @r.delete("/v1/me")
+        def delete_me():
+            p = self.authenticate()
+            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id}
+            state = self.write(op)
+            self.post_cache.clear()
+            self.feed_cache.clear()
+            self.log.info("user erased", subject=ids.subject_ref(p.user_id), requestId=op["requestId"], state=state)
+            if state == "queued":
+                return Response(202, JSON, json.dumps({"requestId": op["requestId"], "status": "queued"}), {"Cache-Control": "no-store"})
+            return Response(204, None, "", {"Cache-Control": "no-store"})
+
+        @r.get("/v1/me/export")
+        def export_me():
+            p = self.authenticate()
+            me = self.me_document(p)
+            posts = self.read(lambda: self.store.posts_by_author(p.profile["authorId"]))
+            doc = {
+                "format": "appx-export-v1",
+                "exportedAt": iso(self.clock()),
+                "region": self.cfg.region,
+                "user": {**me, "authorId": p.profile["authorId"]},
+                "posts": sorted(({k: v for k, v in post.items() if k not in ("pk", "sk")} for post in posts), key=lambda x: x["createdAt"]),
+                "sessions": [{"createdAt": t.get("createdAt")} for t in p.tokens],
+                "storage": {"restricted": f"{self.cfg.restricted_table(p.zone)} (zone {p.zone})", "posts": self.cfg.posts_table, "feed": self.cfg.feed_table},
+            }
+            self.log.info("data exported", subject=ids.subject_ref(p.user_id), posts=len(posts))
+            return Response(200, JSON, json.dumps(doc, default=str), {"Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="appx-export.json"'})
+
+        @r.post("/v1/posts")
+        def create_post():
+            p = self.authenticate()
+            body = self.json_body()
+            unknown = sorted(set(body) - {"text"})
+            if unknown:
+                raise Problem(422, "unknown-field", f"unknown field(s): {', '.join(unknown)}", fields=unknown)
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip() or len(text) > MAX_POST_CHARS:
+                raise Problem(422, "invalid-field", f"text must be 1-{MAX_POST_CHARS} characters", field="text")
+
+            def work(_claim):
+                now = self.clock()
+                post = {"postId": ids.new_post_id(), "authorId": p.profile["authorId"], "text": text, "createdAt": iso(now)}
+                op = {"op": "createPost", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "post": post}
+                state = self.write(op)
+                out = {"postId": post["postId"], "text": text, "createdAt": post["createdAt"]}
+                self.log.info("post created", postId=post["postId"], state=state)
+                if state == "queued":
+                    return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
+                return 201, out, {"Location": f"/v1/posts/{post['postId']}"}
+
+            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, principal=p)
+
+        @r.get("/v1/posts/<post_id>")
+        def get_post(post_id: str):
+            if not ids.POST_ID.match(post_id):
+                raise Problem(404, "not-found", "no such post")
+            doc = self.post_cache.get(post_id)
+            if doc is None:
+                item = self.read(lambda: self.store.get_post(post_id))
+                if item is None:
+                    raise Problem(404, "not-found", "no such post")
+                doc = {"postId": item["postId"], "text": item["text"], "createdAt": item["createdAt"]}
+                self.post_cache.put(post_id, doc)
+            return self.cacheable(doc, POST_CACHE_SECONDS)
+
+        @r.get("/v1/feed")
+        def feed():
+            raw = (self.event.query_string_parameters or {}).get("limit", str(FEED_DEFAULT))
+            if not raw.isdigit() or not 1 <= int(raw) <= FEED_MAX:
+                raise Problem(400, "invalid-parameter", f"limit must be 1-{FEED_MAX}", parameter="limit")
+            limit = int(raw)
+            doc = self.feed_cache.get(limit)
+            if doc is None:
+                items = self.read(lambda: self.store.feed_page(limit))
+                doc = {"items": [{"postId": i["postId"], "text": i["text"], "createdAt": i["createdAt"]} for i in items]}
+                self.feed_cache.put(limit, doc)
+            return self.cacheable(doc, FEED_CACHE_SECONDS)
+
+        return r
+
+    def cacheable(self, doc: dict, max_age: int) -> Response:
+        body = json.dumps(doc, separators=(",", ":"), sort_keys=True)
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+        headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": etag}
+        inm = self.header("if-none-match")
+        if inm and (inm.strip() == "*" or etag in [t.strip().removeprefix("W/") for t in inm.split(",")]):
+            return Response(304, None, "", headers)
+        return Response(200, JSON, body, headers)
+
+    def health(self) -> Response:
+        cached = self.health_cache.get("h")
+        if cached is None:
+            checks: dict[str, Callable[[], Any]] = {
+                "posts": lambda: self.health_store.posts.get_item(Key={"pk": "HEALTH", "sk": "HEALTH"}),
+                "feed": lambda: self.health_store.feed.get_item(Key={"pk": "HEALTH", "sk": "HEALTH"}),
+                "idempotency": lambda: self.health_store.idempotency.get_item(Key={"id": "HEALTH"}),
+            }
+            for zone in self.cfg.zones:
+                checks[f"restricted:{zone}"] = lambda z=zone: self.health_store.restricted(z).get_item(Key={"pk": "HEALTH", "sk": "HEALTH"})
+                checks[f"key:{zone}"] = lambda z=zone: self.keys.check(z)
+
+            def run(fn):
+                try:
+                    fn()
+                    return "ok"
+                except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy"
+                    return f"fail: {exc.__class__.__name__}"
+
+            with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
+                results = dict(zip(checks, pool.map(run, checks.values())))
+            healthy = all(v == "ok" for v in results.values())
+            cached = {"status": "ok" if healthy else "unavailable", "region": self.cfg.region, "checks": results, "breaker": self.breaker.state}
+            self.health_cache.put("h", cached)
+        if cached["status"] != "ok":
+            return Response(503, JSON, json.dumps(cached), {"Retry-After": "5", "Cache-Control": "no-store"})
+        return Response(200, JSON, json.dumps(cached), {"Cache-Control": "no-store"})
+
+
+def hmac_eq(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _fingerprint(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, object], dict]:
+    app = ApiApp(env, **overrides)
+
+    def handler(event: dict, context: object = None) -> dict:
+        return app(event, context)
+
+    handler.app = app  # type: ignore[attr-defined]
+    return handler
+
+
+_default: Callable[[dict, object], dict] | None = None
+
+
+def handler(event: dict, context: object) -> dict:
+    global _default
+    if _default is None:
+        _default = make_handler(os.environ)
+    return _default(event, context)

@@ -1,0 +1,52 @@
+"""The regional functions' environment (docs/runtime-contract.md), parsed from a mapping so
+several regions can run in one process."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+class EnvError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    region: str
+    zones: Mapping[str, Mapping[str, str]]
+    posts_table: str = "appx-posts"
+    feed_table: str = "appx-feed"
+    idempotency_table: str = "appx-idempotency"
+    queue_url: str = ""
+    key_provider: str = "kms"
+    service: str = "appx"
+    endpoint_url: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def restricted_table(self, zone: str) -> str:
+        return self.zones[zone]["table"]
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], service: str) -> RegionConfig:
+        region = env.get("APPX_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise EnvError("APPX_REGION is not set")
+        try:
+            zones = json.loads(env.get("APPX_ZONES", "{}"))
+        except ValueError:
+            raise EnvError("APPX_ZONES is not JSON") from None
+        if not isinstance(zones, dict) or not all(isinstance(z, dict) and "table" in z for z in zones.values()):
+            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keyArn": ...}}')
+        return cls(
+            region=region,
+            zones=zones,
+            posts_table=env.get("APPX_POSTS_TABLE", "appx-posts"),
+            feed_table=env.get("APPX_FEED_TABLE", "appx-feed"),
+            idempotency_table=env.get("APPX_IDEMPOTENCY_TABLE", "appx-idempotency"),
+            queue_url=env.get("APPX_QUEUE_URL", ""),
+            key_provider=env.get("APPX_KEY_PROVIDER", "kms"),
+            service=env.get("POWERTOOLS_SERVICE_NAME", service),
+            endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+        )

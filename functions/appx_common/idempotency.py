@@ -1,0 +1,92 @@
+"""Idempotency-Key handling on ``appx-idempotency`` (key ``id``, TTL ``expiration``).
+
+Why not Powertools' idempotency utility: it keys records by a hash of the payload and stores the
+response in clear. Here the edge re-encrypts restricted fields with a fresh data key on every
+attempt (so a retried payload never hashes the same), and the sign-up response carries a bearer
+token that must not be stored in clear. So records are keyed by the Idempotency-Key header
+(scoped by route and subject) and the stored response is AES-256-GCM encrypted under a key
+derived (HKDF-SHA256) from the Idempotency-Key itself: only a client that knows the key can
+replay it. A record whose request failed is deleted (a rejected request stores nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from appx_common.problems import Problem
+
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
+COMPLETED, IN_PROGRESS = "COMPLETED", "INPROGRESS"
+
+
+@dataclass
+class Claim:
+    record_id: str
+    key: str
+    replay: dict | None = None
+
+
+def record_id(route: str, scope: str, key: str) -> str:
+    return "idem#" + hashlib.sha256(f"{route}\n{scope}\n{key}".encode()).hexdigest()
+
+
+def _aead(key: str, rid: str) -> AESGCM:
+    return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=rid.encode(), info=b"appx-idempotency-v1").derive(key.encode()))
+
+
+class Idempotency:
+    def __init__(self, table, clock: Callable[[], float] = time.time, ttl_seconds: int = 86400, in_progress_seconds: int = 30):
+        self.table, self.clock, self.ttl, self.in_progress = table, clock, ttl_seconds, in_progress_seconds
+
+    def claim(self, route: str, scope: str, key: str, fingerprint: str) -> Claim:
+        if not KEY_PATTERN.match(key):
+            raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ - : .")
+        rid = record_id(route, scope, key)
+        now = int(self.clock())
+        try:
+            self.table.put_item(
+                Item={"id": rid, "status": IN_PROGRESS, "fingerprint": fingerprint, "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now OR (#s = :ip AND lockedUntil < :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":now": now, ":ip": IN_PROGRESS},
+            )
+            return Claim(rid, key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        existing = self.table.get_item(Key={"id": rid}, ConsistentRead=True).get("Item") or {}
+        if existing.get("fingerprint") != fingerprint:
+            raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
+        if existing.get("status") != COMPLETED:
+            raise Problem(409, "request-in-progress", "a request with this Idempotency-Key is still in progress", {"Retry-After": "1"})
+        try:
+            blob = bytes(existing["response"])
+            response = json.loads(_aead(key, rid).decrypt(blob[:12], blob[12:], rid.encode()))
+        except (KeyError, InvalidTag, ValueError):
+            raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
+        return Claim(rid, key, replay=response)
+
+    def complete(self, claim: Claim, response: dict) -> None:
+        nonce = os.urandom(12)
+        blob = nonce + _aead(claim.key, claim.record_id).encrypt(nonce, json.dumps(response).encode(), claim.record_id.encode())
+        self.table.update_item(
+            Key={"id": claim.record_id},
+            UpdateExpression="SET #s = :c, #r = :r REMOVE lockedUntil",
+            ExpressionAttributeNames={"#s": "status", "#r": "response"},
+            ExpressionAttributeValues={":c": COMPLETED, ":r": blob},
+        )
+
+    def release(self, claim: Claim) -> None:
+        self.table.delete_item(Key={"id": claim.record_id})

@@ -1,0 +1,1 @@
+"""Command-line tooling: build, offline preview, local runtime, benchmarks."""

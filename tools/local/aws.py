@@ -1,0 +1,166 @@
+"""Local AWS: one moto server on 127.0.0.1 whose backends are separated per region (moto keys
+every backend by account and region, taken from each request's SigV4 credential scope).
+
+A small WSGI middleware in front of moto injects storage faults per region (503s for that
+region's DynamoDB/SQS calls), which is how "region down" and "storage outage" reach the
+functions without touching their code. Stream records are read in-process from moto's
+backends (no polling over HTTP: the machine has two cores).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from werkzeug.serving import make_server
+
+from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, Topology
+
+_SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+LOCAL_VISIBILITY_TIMEOUT_S = 3
+
+
+class StorageFaults:
+    """Regions whose storage answers 503 ServiceUnavailable (thread-safe set)."""
+
+    def __init__(self) -> None:
+        self._down: set[str] = set()
+        self._lock = threading.Lock()
+
+    def set(self, region: str, down: bool) -> None:
+        with self._lock:
+            (self._down.add if down else self._down.discard)(region)
+
+    def __contains__(self, region: str) -> bool:
+        return region in self._down
+
+    def regions(self) -> list[str]:
+        with self._lock:
+            return sorted(self._down)
+
+
+class _FaultMiddleware:
+    def __init__(self, app, faults: StorageFaults):
+        self.app, self.faults = app, faults
+
+    def __call__(self, environ, start_response):
+        m = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+        if m and m.group(1) in self.faults and m.group(2) in ("dynamodb", "sqs", "kms"):
+            body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ServiceUnavailable",
+                               "message": f"local fault: {m.group(1)} storage unavailable"}).encode()
+            start_response("503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0"),
+                                                        ("Content-Length", str(len(body)))])
+            return [body]
+        return self.app(environ, start_response)
+
+
+class MotoServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+
+        self.faults = StorageFaults()
+        app = _FaultMiddleware(DomainDispatcherApplication(create_backend_app), self.faults)
+        self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "MotoServer":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def client(service: str, region: str, endpoint: str, **config):
+    cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10, **config)
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=cfg, **CREDENTIALS)
+
+
+def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
+    """Create every region's tables and queues. Returns region -> {queueUrl, dlqUrl}."""
+    out: dict[str, dict[str, str]] = {}
+    for region in topology.cell_regions:
+        ddb = client("dynamodb", region, endpoint)
+        for spec in topology.tables_in(region):
+            attrs = {a for a, _ in spec.keys}
+            for gsi in spec.gsis:
+                attrs |= {k["AttributeName"] for k in gsi["KeySchema"]}
+            args: dict[str, Any] = dict(
+                TableName=spec.name,
+                KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in spec.keys],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+                BillingMode="PAY_PER_REQUEST",
+                # Every table streams locally: global-table replication is emulated from streams
+                # (AWS enables streams on every global table too).
+                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+                Tags=[{"Key": "data-class", "Value": spec.data_class}],
+            )
+            if spec.gsis:
+                args["GlobalSecondaryIndexes"] = list(spec.gsis)
+            ddb.create_table(**args)
+            if spec.ttl_attribute:
+                ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute})
+        sqs = client("sqs", region, endpoint)
+        dlq = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue = sqs.create_queue(
+            QueueName=QUEUE_NAME,
+            Attributes={
+                "VisibilityTimeout": str(LOCAL_VISIBILITY_TIMEOUT_S),
+                "MessageRetentionPeriod": str(topology.queue_retention_s.get(region, 345600)),
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(topology.max_receive_count.get(region, 5))}),
+            },
+        )["QueueUrl"]
+        out[region] = {"queueUrl": queue, "dlqUrl": dlq}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process views of moto's backends (same process as the moto server)
+
+
+def _backend(region: str):
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[ACCOUNT_ID][region]
+
+
+def stream_items(region: str, table: str) -> list:
+    """The live list of moto StreamRecords of a table (moto appends; never trims without ESMs)."""
+    try:
+        return _backend(region).tables[table].stream_shard.items
+    except (KeyError, AttributeError):
+        return []
+
+
+def table_items(region: str, table: str) -> list[dict]:
+    """Every item of a table in a region, in DynamoDB JSON."""
+    try:
+        t = _backend(region).tables[table]
+    except KeyError:
+        return []
+    return [item.to_json()["Attributes"] for item in list(t.all_items())]
+
+
+def stream_record_event(record, region: str, table: str) -> dict:
+    """A moto StreamRecord as the record of a DynamoDB Streams Lambda event."""
+    import copy
+
+    rec = copy.deepcopy(record.record)
+    rec["awsRegion"] = region
+    created = rec["dynamodb"].get("ApproximateCreationDateTime")
+    if hasattr(created, "timestamp"):
+        rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+    rec["eventSourceARN"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/local"
+    return rec

@@ -1,0 +1,264 @@
+"""Run a stack of this project in-process under Pulumi mocks, from its real YAML files.
+
+This is how the tests, the offline preview and the record of processing see the program
+without a Pulumi CLI or an AWS account: the real `__main__.py` runs against a mock monitor
+that records every registration (type, inputs in wire names, provider, parent,
+dependencies). Cell stacks run first when the global stack asks for them through
+StackReference, so the global stack is wired from the cells' real outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import runpy
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import pulumi  # noqa: E402
+from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
+from pulumi.runtime import rpc, settings  # noqa: E402
+from pulumi.runtime.stack import run_in_stack  # noqa: E402
+from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+
+from components.config import PROJECT, load_project, read_project_settings  # noqa: E402
+from components.errors import ConfigError  # noqa: E402
+
+ACCOUNT_ID = "123456789012"
+PROVIDER_TYPE = "pulumi:providers:aws"
+# Marks a run as offline so the program accepts code-only build artefacts (tools.build --code-only).
+OFFLINE_ENV = "APPX_OFFLINE_MOCKS"
+
+
+@dataclass
+class RegisteredResource:
+    urn: str
+    type: str
+    name: str
+    props: dict
+    provider: "RegisteredResource | None"
+    parent_urn: str | None
+    custom: bool
+    dependencies: list[str] = field(default_factory=list)
+    outputs: dict = field(default_factory=dict)
+
+    @property
+    def region(self) -> str | None:
+        """The region the resource is created in, as AWS would resolve it (own input, then provider)."""
+        if self.props.get("region"):
+            return self.props["region"]
+        return self.provider.props.get("region") if self.provider else None
+
+
+@dataclass
+class StackRun:
+    stack: str
+    resources: list[RegisteredResource]
+    outputs: dict
+    config: dict
+
+    def of_type(self, type_: str) -> list[RegisteredResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def region_of(self, resource: RegisteredResource) -> str:
+        return resource.region or self.config["aws:region"]
+
+
+def stack_config(stack: str, root: Path) -> dict:
+    """Flat `ns:key` config as `pulumi` would hand it to the program: project defaults, then the stack file."""
+    import yaml
+
+    defaults = read_project_settings(root)
+    config: dict = {
+        f"{PROJECT}:domain": defaults.domain,
+        f"{PROJECT}:hostedZoneId": defaults.hosted_zone_id,
+        f"{PROJECT}:stackOrg": defaults.stack_org,
+    }
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise ConfigError(path.name, "<file>", f"no such stack file in {root}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(path.name, "<document>", f"malformed YAML: {exc}".replace("\n", " ")) from None
+    config.update((raw.get("config") or {}) if isinstance(raw, Mapping) else {})
+    return config
+
+
+class _Mocks(pulumi_mocks.Mocks):
+    """Plausible computed outputs (ids, ARNs, URLs) so outputs flow between resources."""
+
+    def __init__(self, stack: str, config: Mapping, stack_outputs: Mapping[str, dict]):
+        self.stack, self.config, self.stack_outputs = stack, config, stack_outputs
+        self.provider_regions: dict[str, str] = {}
+
+    def _region(self, args) -> str:
+        if args.inputs.get("region"):
+            return args.inputs["region"]
+        if args.provider:
+            return self.provider_regions.get(args.provider.split("::")[0] if "::" in args.provider else args.provider, "")
+        return str(self.config.get("aws:region", ""))
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        if args.typ == "pulumi:pulumi:StackReference":
+            name = args.inputs.get("name") or args.name
+            short = str(name).rsplit("/", 1)[-1]
+            if short not in self.stack_outputs:
+                raise ConfigError(f"Pulumi.{short}.yaml", "<stack>", f"stack reference {name} has no stack file")
+            return f"{name}", {"name": name, "outputs": self.stack_outputs[short], "secretOutputNames": []}
+        digest = hashlib.sha1(f"{self.stack}/{args.typ}/{args.name}".encode()).hexdigest()[:12]
+        resource_id = args.resource_id or f"{args.name}-{digest}"
+        state = dict(args.inputs)
+        if args.typ == PROVIDER_TYPE:
+            return resource_id, state
+        region = self._region(args)
+        service = args.typ.split(":")[1].split("/")[0]
+        name = state.get("name") or resource_id
+        state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{args.typ.rsplit(':', 1)[-1].lower()}/{name}")
+        state.setdefault("name", name)
+        extra = {
+            "aws:kms/key:Key": {"keyId": f"mrk-{digest}" if state.get("multiRegion") else digest},
+            "aws:kms/replicaKey:ReplicaKey": {"keyId": f"mrk-{digest}"},
+            "aws:sqs/queue:Queue": {"url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT_ID}/{name}"},
+            "aws:lambda/function:Function": {"qualifiedArn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}:1", "version": "1", "invokeArn": f"arn:aws:apigateway:{region}:lambda:path/functions/{name}/invocations"},
+            "aws:apigatewayv2/api:Api": {"apiEndpoint": f"https://{digest}.execute-api.{region}.amazonaws.com", "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{digest}"},
+            "aws:apigatewayv2/domainName:DomainName": {
+                "domainNameConfiguration": {**(state.get("domainNameConfiguration") or {}), "targetDomainName": f"d-{digest}.execute-api.{region}.amazonaws.com", "hostedZoneId": "ZLY8HYME6SFDD"}
+            },
+            "aws:cloudfront/distribution:Distribution": {"domainName": f"d{digest}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"},
+            "aws:route53/zone:Zone": {"zoneId": f"Z{digest.upper()}"},
+            "aws:acm/certificate:Certificate": {
+                "domainValidationOptions": [
+                    {"domainName": d, "resourceRecordName": f"_{digest}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{digest}.acm-validations.aws."}
+                    for d in [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])] if d
+                ]
+            },
+            "aws:route53/record:Record": {"fqdn": str(state.get("name", "")).rstrip(".")},
+            "aws:route53/healthCheck:HealthCheck": {"id": resource_id},
+            "aws:dynamodb/table:Table": {"streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000"},
+        }.get(args.typ, {})
+        for key, value in extra.items():
+            state.setdefault(key, value) if key != "domainNameConfiguration" else state.__setitem__(key, value)
+        return resource_id, state
+
+    def call(self, args: pulumi_mocks.MockCallArgs):
+        if args.token == "aws:kms/getPublicKey:getPublicKey":
+            key = str(args.args.get("keyId"))
+            return {"keyId": key, "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\nMOCK{hashlib.sha1(key.encode()).hexdigest()}\n-----END PUBLIC KEY-----\n", "keyUsage": "ENCRYPT_DECRYPT"}
+        if args.token == "aws:dynamodb/getTable:getTable":
+            region = self.provider_regions.get(args.provider.split("::")[0] if "::" in (args.provider or "") else "", "")
+            name = args.args.get("name")
+            return {"name": name, "streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000"}
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:root", "userId": "mock"}
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that also keeps what the policy engine sees: parent, provider, dependencies."""
+
+    def __init__(self, mocks: _Mocks):
+        super().__init__(mocks)
+        self.registrations: list[tuple[object, dict]] = []
+        self.stack_outputs: dict = {}
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object)
+            if request.type == PROVIDER_TYPE:
+                self.mocks.provider_regions[response.urn] = inputs.get("region", "")
+            self.registrations.append((request, {"urn": response.urn, "inputs": inputs}))
+        return response
+
+    def RegisterResourceOutputs(self, request):
+        if request.urn.split("::")[-2].endswith("pulumi:pulumi:Stack"):
+            self.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+def _to_plain(value):
+    """Output values as JSON-like data (unknowns and resources flattened)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
+    by_urn: dict[str, RegisteredResource] = {}
+    for request, recorded in monitor.registrations:
+        provider_urn = request.provider.split("::")
+        provider_urn = "::".join(provider_urn[:-1]) if len(provider_urn) > 4 else None
+        state = monitor.resources.get(recorded["urn"])
+        by_urn[recorded["urn"]] = RegisteredResource(
+            urn=recorded["urn"],
+            type=request.type,
+            name=request.name,
+            props=_to_plain(recorded["inputs"]),
+            provider=None,
+            parent_urn=request.parent or None,
+            custom=bool(request.custom),
+            dependencies=list(request.dependencies),
+            outputs=_to_plain(state.state) if state else {},
+        )
+        by_urn[recorded["urn"]]._provider_urn = provider_urn  # type: ignore[attr-defined]
+    for resource in by_urn.values():
+        resource.provider = by_urn.get(resource._provider_urn)  # type: ignore[attr-defined]
+    return list(by_urn.values())
+
+
+@contextlib.contextmanager
+def _project_dir(root: Path) -> Iterator[None]:
+    previous = Path.cwd()
+    previous_env = os.environ.get(OFFLINE_ENV)
+    os.chdir(root)
+    os.environ[OFFLINE_ENV] = "1"
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        if previous_env is None:
+            os.environ.pop(OFFLINE_ENV, None)
+
+
+def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None) -> StackRun:
+    """Run `__main__.py` for `stack` under mocks. Raises ConfigError on a configuration error."""
+    root = Path(root).resolve()
+    config = stack_config(stack, root)
+    cell_outputs: dict[str, dict] = {} if _cells is None else _cells
+    if _cells is None:
+        # Cells deployed before this stack are what its StackReferences read.
+        project = load_project(root)
+        for name in project.deploy_order():
+            if name == stack:
+                break
+            cell_outputs[name] = run_stack(name, root, cell_outputs).outputs
+
+    mocks = _Mocks(stack, config, cell_outputs)
+    monitor = _RecordingMonitor(mocks)
+    loop = asyncio.new_event_loop()  # one loop per run (pulumi/pulumi#24338)
+    asyncio.set_event_loop(loop)
+    try:
+        settings.ROOT.set(None)
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        settings.ROOT.set(None)  # run_in_stack creates the root Stack that collects the exports
+        pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+        with _project_dir(root):
+            try:
+                _sync_await(run_in_stack(lambda: runpy.run_path(str(REPO_ROOT / "__main__.py"), run_name="__main__")))
+            except pulumi.RunError as error:
+                if isinstance(error.__cause__, ConfigError):
+                    raise error.__cause__ from None
+                raise
+    finally:
+        settings.ROOT.set(None)
+        loop.close()
+        asyncio.set_event_loop(None)
+    return StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config)
