@@ -8,6 +8,7 @@ Entry point ``handler``; ``make_handler(env, **overrides)`` builds an independen
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -462,8 +463,6 @@ class ApiApp:
 
 
 def hmac_eq(a: str, b: str) -> bool:
-    import hmac
-
     return hmac.compare_digest(a.encode(), b.encode())
 
 

@@ -1,0 +1,84 @@
+"""DynamoDB Streams consumer (ReportBatchItemFailures) for ``appx-posts`` and the zones'
+restricted tables.
+
+* posts INSERT/MODIFY → upsert the public feed entry (postId, text, createdAt; never the
+  author id); posts REMOVE → delete the feed entry.
+* restricted PROFILE REMOVE (erasure) → delete every post of the user's pseudonymous author id
+  (GSI ``byAuthor``); their REMOVE records then clear the feed.
+All steps are idempotent, so replicated records arriving in several regions are harmless.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from appx_common import aws
+from appx_common.config import RegionConfig
+from appx_common.logs import AppLogger
+from appx_common.store import PROFILE, Store
+
+
+def table_of(arn: str | None) -> str:
+    # arn:aws:dynamodb:<region>:<acct>:table/<name>/stream/<label>
+    parts = (arn or "").split("/")
+    return parts[1] if len(parts) > 1 else ""
+
+
+class StreamApp:
+    def __init__(self, env: Mapping[str, str], **overrides: Any):
+        self.cfg = RegionConfig.from_env(env, "appx-stream")
+        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), overrides.get("clock", time.time))
+        self.restricted_tables = {z["table"] for z in self.cfg.zones.values()}
+        self.log = AppLogger(self.cfg.service, self.cfg.region)
+
+    def record(self, record: DynamoDBRecord) -> None:
+        table = table_of(record.event_source_arn)
+        name = record.event_name.name if record.event_name else ""
+        ddb = record.dynamodb
+        if table == self.cfg.posts_table:
+            if name == "REMOVE":
+                old = ddb.old_image if ddb else {}
+                if old.get("postId"):
+                    self.store.delete_feed_entry(old)
+            else:
+                new = ddb.new_image if ddb else {}
+                if new.get("postId") and new.get("text") is not None:
+                    self.store.put_feed_entry(new)
+        elif table in self.restricted_tables:
+            if name == "REMOVE":
+                old = ddb.old_image if ddb else {}
+                if old.get("sk") == PROFILE and old.get("authorId"):
+                    removed = self.store.erase_posts(old["authorId"])
+                    self.log.info("erasure propagated", posts=removed)
+        else:
+            self.log.warning("record from an unknown table ignored", table=table)
+
+    def __call__(self, event: dict, context: object = None) -> dict:
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        return process_partial_response(event=event, record_handler=self.record, processor=processor, context=context)
+
+
+def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, object], dict]:
+    app = StreamApp(env, **overrides)
+
+    def handler(event: dict, context: object = None) -> dict:
+        return app(event, context)
+
+    handler.app = app  # type: ignore[attr-defined]
+    return handler
+
+
+_default = None
+
+
+def handler(event: dict, context: object) -> dict:
+    global _default
+    if _default is None:
+        _default = make_handler(os.environ)
+    return _default(event, context)

@@ -1,0 +1,73 @@
+"""Deferred-writes worker (SQS batch, ReportBatchItemFailures).
+
+Applies the operations the API queued while its circuit breaker was open or the store failed.
+Every operation is idempotent (conditional writes keyed by the ids the API minted), so a
+message delivered twice is applied once. A failing message is reported in
+``batchItemFailures`` and retried; after the queue's ``maxReceiveCount`` SQS moves it to the
+DLQ (see docs/api/operations.md for the redrive command).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from appx_common import aws
+from appx_common.config import RegionConfig
+from appx_common.logs import AppLogger
+from appx_common.store import Conflict, PermanentError, Store
+
+
+class WorkerApp:
+    def __init__(self, env: Mapping[str, str], **overrides: Any):
+        self.cfg = RegionConfig.from_env(env, "appx-worker")
+        self.clock = overrides.get("clock", time.time)
+        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), self.clock)
+        self.log = AppLogger(self.cfg.service, self.cfg.region)
+        self.applied = 0
+
+    def record(self, record: SQSRecord) -> None:
+        try:
+            op = json.loads(record.body)
+            if not isinstance(op, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            self.log.error("poison message: not JSON", messageId=record.message_id)
+            raise PermanentError("not JSON") from None
+        try:
+            self.store.apply(op)
+        except (PermanentError, Conflict) as exc:
+            self.log.error("poison message", messageId=record.message_id, op=str(op.get("op")), error=exc.__class__.__name__)
+            raise
+        self.applied += 1
+        self.log.info("queued write applied", messageId=record.message_id, op=op["op"], requestId=op.get("requestId"))
+
+    def __call__(self, event: dict, context: object = None) -> dict:
+        processor = BatchProcessor(event_type=EventType.SQS)
+        return process_partial_response(event=event, record_handler=self.record, processor=processor, context=context)
+
+
+def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, object], dict]:
+    app = WorkerApp(env, **overrides)
+
+    def handler(event: dict, context: object = None) -> dict:
+        return app(event, context)
+
+    handler.app = app  # type: ignore[attr-defined]
+    return handler
+
+
+_default = None
+
+
+def handler(event: dict, context: object) -> dict:
+    global _default
+    if _default is None:
+        _default = make_handler(os.environ)
+    return _default(event, context)
