@@ -164,3 +164,18 @@ def stream_record_event(record, region: str, table: str) -> dict:
         rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
     rec["eventSourceARN"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/local"
     return rec
+
+
+def table_has(region: str, table: str, keys: dict) -> bool:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    try:
+        t = _backend(region).tables[table]
+    except KeyError:
+        return False
+    hk = DynamoType(keys[t.hash_key_attr])
+    rk = DynamoType(keys[t.range_key_attr]) if t.range_key_attr else None
+    try:
+        return t.get_item(hk, rk) is not None
+    except Exception:
+        return any(all(item.get(k) == v for k, v in keys.items()) for item in table_items(region, table))

@@ -1,0 +1,251 @@
+"""One local region ("cell"): the API adapter (API Gateway HTTP API, payload 2.0) on its own
+port, the worker polling the region's SQS queue, and the stream reader that feeds the stream
+function and the replicator from the region's DynamoDB streams."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import traceback
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tools.local import apigw, aws, functions
+from tools.local.topology import ACCOUNT_ID, Topology
+
+log = logging.getLogger("appx.local")
+
+STREAM_BATCH = 100
+STREAM_MAX_RETRIES = 5  # then the batch item goes to the on-failure list (DLQ-like)
+
+
+class FaultState:
+    def __init__(self) -> None:
+        self.down = False
+        self.slow_ms = 0
+        self.replication_cut = False
+        self.storage_down = False
+        self.since: float | None = None
+
+    def as_dict(self) -> dict:
+        return {"down": self.down, "slowMs": self.slow_ms, "replicationCut": self.replication_cut,
+                "storageDown": self.storage_down, "since": self.since}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+class Cell:
+    def __init__(self, runtime, region: str, env: dict[str, str], handlers: dict, port: int = 0):
+        self.runtime, self.region, self.env, self.handlers = runtime, region, env, handlers
+        self.topology: Topology = runtime.topology
+        self.faults = FaultState()
+        self.stats = defaultdict(int)
+        self._stop = threading.Event()
+        self._server = _Server(("127.0.0.1", port), self._handler_class())
+        self._threads = [
+            threading.Thread(target=self._server.serve_forever, name=f"cell-{region}", daemon=True),
+            threading.Thread(target=self._worker_loop, name=f"worker-{region}", daemon=True),
+            threading.Thread(target=self._stream_loop, name=f"stream-{region}", daemon=True),
+        ]
+        self.stream_cursor: dict[str, int] = {}  # table -> next index handed to the replicator
+        self.fn_cursor: dict[str, int] = {}  # table -> next index for the stream function
+        self.fn_retries: dict[tuple[str, int], int] = defaultdict(int)
+        self.stream_failures: list[dict] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        for table in [t.name for t in self.topology.tables_in(self.region)]:
+            n = len(aws.stream_items(self.region, table))
+            self.stream_cursor[table] = self.fn_cursor[table] = n
+        for t in self._threads:
+            t.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def data_plane_up(self) -> bool:
+        return not (self.faults.down or self.faults.storage_down)
+
+    # ------------------------------------------------------------------ API adapter
+    def _handler_class(self):
+        cell = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "appx-local-apigw"
+
+            def log_message(self, *args):  # no request logging to the console
+                pass
+
+            def handle(self):
+                if cell.faults.down:
+                    # The region is unreachable: drop the connection without an answer.
+                    try:
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                    return
+                super().handle()
+
+            def _serve(self):
+                if cell.faults.down:
+                    self.close_connection = True
+                    return
+                if cell.faults.slow_ms:
+                    time.sleep(cell.faults.slow_ms / 1000.0)
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                status, headers, out = cell.invoke_api(self.command, path, query, list(self.headers.items()), body,
+                                                       self.client_address[0])
+                self.send_response(status)
+                for k, v in headers:
+                    if k.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                self.send_header("x-appx-region", cell.region)
+                self.send_header("Content-Length", str(len(out)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(out)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+        return Handler
+
+    def invoke_api(self, method, path, query, headers, body, source_ip) -> tuple[int, list, bytes]:
+        host = next((v for k, v in headers if k.lower() == "host"), f"api.{self.region}.local")
+        event = apigw.http_api_event(method, path, query, headers, body, source_ip, host.split(":")[0], self.region)
+        self.stats["requests"] += 1
+        try:
+            with functions.running(self.region, "api"):
+                result = self.handlers["api"](event, functions.LambdaContext("appx-api", self.region))
+            status, hdrs, out = apigw.http_api_response(result)
+        except Exception:  # a crashed Lambda: API Gateway answers 500 Internal Server Error
+            self.stats["errors"] += 1
+            with functions.running(self.region, "api"):
+                traceback.print_exc()
+            return 500, [("Content-Type", "application/json")], b'{"message":"Internal Server Error"}'
+        if status >= 500:
+            self.stats["5xx"] += 1
+        return status, hdrs, out
+
+    # ------------------------------------------------------------------ worker (SQS)
+    def _worker_loop(self) -> None:
+        if "worker" not in self.handlers:
+            return
+        sqs = aws.client("sqs", self.region, self.runtime.moto.url)
+        queue = self.runtime.queues[self.region]["queueUrl"]
+        arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue.rsplit('/', 1)[1]}"
+        while not self._stop.is_set():
+            if not self.data_plane_up:
+                self._stop.wait(0.2)
+                continue
+            try:
+                msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            except Exception:
+                self._stop.wait(0.5)
+                continue
+            if not msgs:
+                continue
+            event = {"Records": [_sqs_record(m, arn, self.region) for m in msgs]}
+            failed: set[str] = {m["MessageId"] for m in msgs}
+            try:
+                with functions.running(self.region, "worker"):
+                    result = self.handlers["worker"](event, functions.LambdaContext("appx-worker", self.region))
+                failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            except Exception:
+                with functions.running(self.region, "worker"):
+                    traceback.print_exc()
+            done = [m for m in msgs if m["MessageId"] not in failed]
+            self.stats["worker_messages"] += len(done)
+            self.stats["worker_failures"] += len(failed)
+            if done:
+                try:
+                    sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+                except Exception:
+                    pass  # visibility timeout expires; the worker must be idempotent anyway
+
+    # ------------------------------------------------------------------ streams
+    def _stream_loop(self) -> None:
+        tables = self.topology.tables_in(self.region)
+        while not self._stop.wait(self.runtime.stream_poll_s):
+            if not self.data_plane_up:
+                continue
+            for spec in tables:
+                items = aws.stream_items(self.region, spec.name)
+                start, end = self.stream_cursor.get(spec.name, 0), len(items)
+                if end > start:
+                    now = time.time()
+                    for rec in items[start:end]:
+                        self.runtime.replicator.observe(self.region, spec, rec, now)
+                    self.stream_cursor[spec.name] = end
+                if spec.stream_to_function and "stream" in self.handlers:
+                    self._deliver(spec.name, items)
+
+    def _deliver(self, table: str, items: list) -> None:
+        start = self.fn_cursor.get(table, 0)
+        end = min(len(items), start + STREAM_BATCH)
+        if end <= start:
+            return
+        batch = [aws.stream_record_event(r, self.region, table) for r in items[start:end]]
+        failed_seq: list[str] = []
+        try:
+            with functions.running(self.region, "stream"):
+                result = self.handlers["stream"]({"Records": batch}, functions.LambdaContext("appx-stream", self.region))
+            failed_seq = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+        except Exception:
+            with functions.running(self.region, "stream"):
+                traceback.print_exc()
+            failed_seq = [batch[0]["dynamodb"]["SequenceNumber"]]
+        if not failed_seq:
+            self.fn_cursor[table] = end
+            self.stats["stream_records"] += len(batch)
+            return
+        # ReportBatchItemFailures: resume from the lowest failed sequence number.
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in batch]
+        first = min((seqs.index(s) for s in failed_seq if s in seqs), default=0)
+        self.stats["stream_records"] += first
+        idx = start + first
+        self.fn_retries[(table, idx)] += 1
+        if self.fn_retries[(table, idx)] > STREAM_MAX_RETRIES:
+            self.stream_failures.append({"table": table, "sequenceNumber": seqs[first], "at": time.time()})
+            idx += 1  # on-failure destination: skip it after the retries
+        self.fn_cursor[table] = idx
+
+    def stream_backlog(self) -> int:
+        n = 0
+        if "stream" not in self.handlers:
+            return 0
+        for spec in self.topology.tables_in(self.region):
+            if spec.stream_to_function:
+                n += len(aws.stream_items(self.region, spec.name)) - self.fn_cursor.get(spec.name, 0)
+        return n
+
+
+def _sqs_record(m: dict, arn: str, region: str) -> dict:
+    attrs = {}
+    for k, v in (m.get("MessageAttributes") or {}).items():
+        attrs[k] = {"stringValue": v.get("StringValue"), "binaryValue": v.get("BinaryValue"), "stringListValues": [],
+                    "binaryListValues": [], "dataType": v.get("DataType")}
+    return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": attrs, "md5OfBody": m.get("MD5OfBody"),
+            "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": region}
