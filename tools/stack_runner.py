@@ -10,12 +10,15 @@ StackReference, so the global stack is wired from the cells' real outputs.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import hashlib
 import json
 import os
 import runpy
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +34,12 @@ from pulumi.runtime.stack import run_in_stack  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
 from components.config import PROJECT, load_project, read_project_settings  # noqa: E402
+from components import packaging  # noqa: E402
 from components.errors import ConfigError  # noqa: E402
 
 ACCOUNT_ID = "123456789012"
 PROVIDER_TYPE = "pulumi:providers:aws"
-# Marks a run as offline so the program accepts code-only build artefacts (tools.build --code-only).
-OFFLINE_ENV = "APPX_OFFLINE_MOCKS"
+OFFLINE_ENV = packaging.OFFLINE_ENV
 
 
 @dataclass
@@ -50,6 +53,7 @@ class RegisteredResource:
     custom: bool
     dependencies: list[str] = field(default_factory=list)
     outputs: dict = field(default_factory=dict)
+    id: str | None = None
 
     @property
     def region(self) -> str | None:
@@ -94,6 +98,20 @@ def stack_config(stack: str, root: Path) -> dict:
     return config
 
 
+# ARNs in AWS's own formats, so policies and tests can parse them as they would in AWS.
+_ARN_FORMATS = {
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{name}",
+    "aws:dynamodb/table:Table": "arn:aws:dynamodb:{region}:{account}:table/{name}",
+    "aws:sqs/queue:Queue": "arn:aws:sqs:{region}:{account}:{name}",
+    "aws:lambda/function:Function": "arn:aws:lambda:{region}:{account}:function:{name}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{id}",
+    "aws:kms/replicaKey:ReplicaKey": "arn:aws:kms:{region}:{account}:key/{id}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
+    "aws:acm/certificate:Certificate": "arn:aws:acm:{region}:{account}:certificate/{id}",
+}
+
+
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible computed outputs (ids, ARNs, URLs) so outputs flow between resources."""
 
@@ -105,7 +123,7 @@ class _Mocks(pulumi_mocks.Mocks):
         if args.inputs.get("region"):
             return args.inputs["region"]
         if args.provider:
-            return self.provider_regions.get(args.provider.split("::")[0] if "::" in args.provider else args.provider, "")
+            return self.provider_regions.get(_provider_urn(args.provider), "")
         return str(self.config.get("aws:region", ""))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
@@ -123,7 +141,8 @@ class _Mocks(pulumi_mocks.Mocks):
         region = self._region(args)
         service = args.typ.split(":")[1].split("/")[0]
         name = state.get("name") or resource_id
-        state.setdefault("arn", f"arn:aws:{service}:{region}:{ACCOUNT_ID}:{args.typ.rsplit(':', 1)[-1].lower()}/{name}")
+        state.setdefault("arn", _ARN_FORMATS.get(args.typ, "arn:aws:{service}:{region}:{account}:{kind}/{name}").format(
+            service=service, region=region, account=ACCOUNT_ID, kind=args.typ.rsplit(":", 1)[-1].lower(), name=name, id=resource_id))
         state.setdefault("name", name)
         extra = {
             "aws:kms/key:Key": {"keyId": f"mrk-{digest}" if state.get("multiRegion") else digest},
@@ -155,7 +174,7 @@ class _Mocks(pulumi_mocks.Mocks):
             key = str(args.args.get("keyId"))
             return {"keyId": key, "publicKeyPem": f"-----BEGIN PUBLIC KEY-----\nMOCK{hashlib.sha1(key.encode()).hexdigest()}\n-----END PUBLIC KEY-----\n", "keyUsage": "ENCRYPT_DECRYPT"}
         if args.token == "aws:dynamodb/getTable:getTable":
-            region = self.provider_regions.get(args.provider.split("::")[0] if "::" in (args.provider or "") else "", "")
+            region = self.provider_regions.get(_provider_urn(args.provider), str(self.config.get("aws:region", "")))
             name = args.args.get("name")
             return {"name": name, "streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000"}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -186,16 +205,30 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return super().RegisterResourceOutputs(request)
 
 
+def _provider_urn(reference: str | None) -> str:
+    """A provider reference is `<urn>::<id>`; URNs contain `::` themselves."""
+    return reference.rsplit("::", 1)[0] if reference else ""
+
+
+def _asset(value):
+    if isinstance(value, pulumi.StringAsset):
+        return {"text": value.text}
+    if isinstance(value, (pulumi.FileAsset, pulumi.FileArchive)):
+        return {"path": value.path}
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assets": {name: _asset(asset) for name, asset in value.assets.items()}}
+    return str(value)
+
+
 def _to_plain(value):
-    """Output values as JSON-like data (unknowns and resources flattened)."""
-    return json.loads(json.dumps(value, default=str))
+    """Registered values as JSON-like data; assets and archives keep their content or path."""
+    return json.loads(json.dumps(value, default=_asset))
 
 
 def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
     by_urn: dict[str, RegisteredResource] = {}
     for request, recorded in monitor.registrations:
-        provider_urn = request.provider.split("::")
-        provider_urn = "::".join(provider_urn[:-1]) if len(provider_urn) > 4 else None
+        provider_urn = _provider_urn(request.provider) or None
         state = monitor.resources.get(recorded["urn"])
         by_urn[recorded["urn"]] = RegisteredResource(
             urn=recorded["urn"],
@@ -207,6 +240,7 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
             custom=bool(request.custom),
             dependencies=list(request.dependencies),
             outputs=_to_plain(state.state) if state else {},
+            id=state.id if state else None,
         )
         by_urn[recorded["urn"]]._provider_urn = provider_urn  # type: ignore[attr-defined]
     for resource in by_urn.values():
@@ -214,15 +248,36 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
     return list(by_urn.values())
 
 
+_offline_build: Path | None = None
+
+
+def offline_build_dir() -> Path:
+    """Code-only builds of every function, made once per process in a temporary directory:
+    mocks never upload code, and a developer's own `build/` is left alone."""
+    global _offline_build
+    if _offline_build is None:
+        from tools.build import ARCHITECTURES, build
+
+        directory = Path(tempfile.mkdtemp(prefix="appx-offline-build-"))
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        for function in ARCHITECTURES:
+            build(function, code_only=True, build_dir=directory)
+        _offline_build = directory
+    return _offline_build
+
+
 @contextlib.contextmanager
 def _project_dir(root: Path) -> Iterator[None]:
     previous = Path.cwd()
     previous_env = os.environ.get(OFFLINE_ENV)
+    previous_build = packaging.BUILD_DIR
     os.chdir(root)
     os.environ[OFFLINE_ENV] = "1"
+    packaging.BUILD_DIR = offline_build_dir()
     try:
         yield
     finally:
+        packaging.BUILD_DIR = previous_build
         os.chdir(previous)
         if previous_env is None:
             os.environ.pop(OFFLINE_ENV, None)

@@ -1,0 +1,206 @@
+"""Regional cells under mocks: data stores, keys, queues, functions, API, IAM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.config import cell_config
+from components.regions import EU_REGIONS
+
+TABLE = "aws:dynamodb/table:Table"
+REPLICA = "aws:dynamodb/tableReplica:TableReplica"
+KEY = "aws:kms/key:Key"
+REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
+QUEUE = "aws:sqs/queue:Queue"
+FUNCTION = "aws:lambda/function:Function"
+DATA_CLASSES = {"restricted", "personal", "public"}
+
+
+def settings(project, region):
+    return cell_config(project, project.stacks[region]).settings
+
+
+def test_every_cell_resource_lives_in_its_own_region(cell_runs):
+    for region, run in cell_runs.items():
+        aws_resources = [r for r in run.resources if r.type.startswith("aws:")]
+        assert aws_resources
+        for resource in aws_resources:
+            assert run.region_of(resource) == region, (resource.name, run.region_of(resource))
+            # Explicit provider everywhere: nothing lands on a hidden default provider.
+            assert resource.provider is not None and resource.provider.props["region"] == region, resource.name
+
+
+@pytest.mark.parametrize("zone_name", ["eu", "de"])
+def test_restricted_table_replicas_are_exactly_the_zone_regions(project, cell_runs, zone_name):
+    zone = project.residency.zones[zone_name]
+    table_name = f"appx-restricted-{zone_name}"
+    placed = []
+    for region, run in cell_runs.items():
+        for table in run.of_type(TABLE):
+            if table.props["name"] == table_name:
+                assert not table.props.get("replicas"), "replicas are added by the other cells, not inline"
+                placed.append(region)
+        for replica in run.of_type(REPLICA):
+            if replica.props["globalTableArn"].endswith(f":table/{table_name}"):
+                assert replica.props["globalTableArn"].split(":")[3] == zone.home_region
+                placed.append(region)
+    assert sorted(placed) == sorted(zone.regions)  # never more, never fewer, never twice
+
+
+def test_eu_wide_tables_are_replicated_to_every_cell_and_feed_is_regional(project, cell_runs):
+    for name in ("appx-posts", "appx-idempotency"):
+        placed = [region for region, run in cell_runs.items()
+                  for r in run.of_type(TABLE) + run.of_type(REPLICA)
+                  if r.props.get("name") == name or r.props.get("globalTableArn", "").endswith(f"/{name}")]
+        assert sorted(placed) == sorted(project.cell_regions)
+    for run in cell_runs.values():
+        assert [t.props["name"] for t in run.of_type(TABLE)].count("appx-feed") == 1
+
+
+@pytest.mark.parametrize("zone_name", ["eu", "de"])
+def test_field_keys_are_multi_region_rsa_with_replicas_only_inside_the_zone(project, cell_runs, zone_name):
+    zone = project.residency.zones[zone_name]
+    primaries = [(region, k) for region, run in cell_runs.items() for k in run.of_type(KEY)
+                 if k.props.get("tags", {}).get("residency-zone") == zone_name]
+    assert [region for region, _ in primaries] == [zone.home_region]
+    key = primaries[0][1]
+    assert key.props["multiRegion"] is True
+    assert key.props["keyUsage"] == "ENCRYPT_DECRYPT"
+    assert key.props["customerMasterKeySpec"].startswith("RSA_")
+    replicas = [region for region, run in cell_runs.items() for k in run.of_type(REPLICA_KEY)
+                if k.props.get("tags", {}).get("residency-zone") == zone_name]
+    assert sorted(replicas) == sorted(zone.replica_regions)
+
+
+def test_cell_data_key_rotates(cell_runs):
+    for run in cell_runs.values():
+        data_keys = [k for k in run.of_type(KEY) if k.props.get("tags", {}).get("purpose") == "data-at-rest"]
+        assert len(data_keys) == 1 and data_keys[0].props["enableKeyRotation"] is True
+
+
+def test_tables_are_encrypted_recoverable_protected_and_classified(project, cell_runs):
+    for region, run in cell_runs.items():
+        pitr_days = settings(project, region).pitr_recovery_period_days
+        for table in run.of_type(TABLE):
+            assert table.props["billingMode"] == "PAY_PER_REQUEST"
+            sse = table.props["serverSideEncryption"]
+            assert sse["enabled"] is True and sse["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:")
+            assert table.props["pointInTimeRecovery"] == {"enabled": True, "recoveryPeriodInDays": pitr_days}
+            assert table.props["deletionProtectionEnabled"] is True
+            assert table.props["tags"]["data-class"] in DATA_CLASSES
+        for replica in run.of_type(REPLICA):
+            assert replica.props["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:")
+            assert replica.props["pointInTimeRecovery"] is True
+            assert replica.props["deletionProtectionEnabled"] is True
+            assert replica.props["tags"]["data-class"] in DATA_CLASSES
+        classes = {t.props["name"]: t.props["tags"]["data-class"] for t in run.of_type(TABLE)}
+        assert classes["appx-feed"] == "public"
+        assert all(v == "restricted" for k, v in classes.items() if k.startswith("appx-restricted-"))
+
+
+def test_replicated_and_consumed_tables_have_streams(cell_runs):
+    owner = cell_runs["eu-west-1"]
+    streamed = {t.props["name"]: t.props.get("streamViewType") for t in owner.of_type(TABLE)}
+    assert streamed["appx-posts"] == streamed["appx-restricted-eu"] == streamed["appx-idempotency"] == "NEW_AND_OLD_IMAGES"
+    assert streamed["appx-feed"] is None
+
+
+def test_deferred_write_queue_has_a_cmk_encrypted_dlq_and_an_alarm(project, cell_runs):
+    for region, run in cell_runs.items():
+        cell = settings(project, region)
+        queues = {q.props["name"]: q for q in run.of_type(QUEUE)}
+        assert set(queues) == {"appx-deferred-writes", "appx-deferred-writes-dlq"}
+        for queue in queues.values():
+            assert queue.props["kmsMasterKeyId"].startswith(f"arn:aws:kms:{region}:")
+            assert queue.props["messageRetentionSeconds"] <= 14 * 24 * 3600
+        main = queues["appx-deferred-writes"]
+        assert main.props["messageRetentionSeconds"] == cell.queue_message_retention_seconds
+        redrive = json.loads(main.props["redrivePolicy"])
+        assert redrive == {"deadLetterTargetArn": queues["appx-deferred-writes-dlq"].outputs["arn"], "maxReceiveCount": cell.max_receive_count}
+        alarms = [a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props["namespace"] == "AWS/SQS"]
+        assert [a.props["dimensions"]["QueueName"] for a in alarms] == ["appx-deferred-writes-dlq"]
+
+
+def test_functions_are_arm64_python313_traced_with_bounded_encrypted_logs(project, cell_runs):
+    for region, run in cell_runs.items():
+        cell = settings(project, region)
+        functions = {f.props["name"]: f for f in run.of_type(FUNCTION)}
+        assert set(functions) == {"appx-api", "appx-worker", "appx-stream"}
+        for name, function in functions.items():
+            assert function.props["architectures"] == ["arm64"]
+            assert function.props["runtime"] == "python3.13"
+            assert function.props["tracingConfig"] == {"mode": "Active"}
+            assert function.props["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:")
+            assert function.props["reservedConcurrentExecutions"] == getattr(cell.reserved_concurrency, name.removeprefix("appx-"))
+            assert function.props["environment"]["variables"]["APPX_REGION"] == region
+        groups = {g.props["name"]: g for g in run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+        for name in functions:
+            group = groups[f"/aws/lambda/{name}"]
+            assert group.props["retentionInDays"] == cell.log_retention_days
+            assert group.props["kmsKeyId"].startswith(f"arn:aws:kms:{region}:")
+
+
+def test_function_environment_names_only_this_regions_zone_tables_and_keys(project, cell_runs):
+    for region, run in cell_runs.items():
+        api = next(f for f in run.of_type(FUNCTION) if f.props["name"] == "appx-api")
+        zones = json.loads(api.props["environment"]["variables"]["APPX_ZONES"])
+        assert set(zones) == {z.name for z in project.residency.zones_in(region)}
+        for zone, entry in zones.items():
+            assert entry["table"] == f"appx-restricted-{zone}"
+            assert entry["keyArn"].startswith(f"arn:aws:kms:{region}:")
+
+
+def test_event_sources_report_partial_batch_failures(cell_runs):
+    for run in cell_runs.values():
+        mappings = run.of_type("aws:lambda/eventSourceMapping:EventSourceMapping")
+        sources = sorted(m.props["eventSourceArn"].split(":")[2] for m in mappings)
+        assert sources.count("sqs") == 1 and sources.count("dynamodb") >= 2
+        for mapping in mappings:
+            assert mapping.props["functionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_http_api_domains_use_tls_1_2_and_stage_logs_and_throttles(project, cell_runs):
+    domain = project.settings.domain
+    for region, run in cell_runs.items():
+        hosts = {d.props["domainName"]: d for d in run.of_type("aws:apigatewayv2/domainName:DomainName")}
+        expected = {f"origin.{domain}", f"{region}.cells.{domain}", *(z.origin_host(domain) for z in project.residency.zones_in(region))}
+        assert set(hosts) == expected
+        for host in hosts.values():
+            assert host.props["domainNameConfiguration"]["securityPolicy"] == "TLS_1_2"
+            assert host.props["domainNameConfiguration"]["endpointType"] == "REGIONAL"
+        (stage,) = run.of_type("aws:apigatewayv2/stage:Stage")
+        assert stage.props["accessLogSettings"]["destinationArn"].startswith(f"arn:aws:logs:{region}:")
+        assert stage.props["defaultRouteSettings"]["throttlingBurstLimit"] == settings(project, region).api_throttle.burst_limit
+        routes = {r.props["routeKey"] for r in run.of_type("aws:apigatewayv2/route:Route")}
+        assert "GET /health" in routes
+        (permission,) = run.of_type("aws:lambda/permission:Permission")
+        assert permission.props["sourceArn"].startswith(f"arn:aws:execute-api:{region}:")
+
+
+def test_iam_grants_no_wildcard_action_and_no_wildcard_resource_on_data_actions(runs):
+    for run in runs.values():
+        for policy in run.of_type("aws:iam/rolePolicy:RolePolicy"):
+            for statement in json.loads(policy.props["policy"])["Statement"]:
+                actions = statement["Action"]
+                assert all(a != "*" and not a.endswith(":*") for a in actions), statement
+                if "*" in statement["Resource"]:
+                    assert all(a.startswith("xray:") for a in actions), statement
+
+
+def test_cells_export_what_the_global_stack_needs(project, cell_runs):
+    for region, run in cell_runs.items():
+        assert run.outputs["region"] == region
+        assert run.outputs["executeApiHost"].endswith(f".execute-api.{region}.amazonaws.com")
+        assert set(run.outputs["zones"]) == {z.name for z in project.residency.zones_in(region)}
+        for zone in project.residency.zones_in(region):
+            if zone.home_region == region:
+                assert "BEGIN PUBLIC KEY" in run.outputs["zones"][zone.name]["publicKeyPem"]
+        assert f"origin.{project.settings.domain}" in run.outputs["domainTargets"]
+    assert "euTables" in cell_runs[project.eu_tables_home].outputs
+
+
+def test_every_region_used_is_in_the_eu(cell_runs):
+    for run in cell_runs.values():
+        assert {run.region_of(r) for r in run.resources if r.type.startswith("aws:")} <= EU_REGIONS

@@ -1,0 +1,143 @@
+"""The global edge under mocks: Lambda@Edge, CloudFront, WAF, Route 53."""
+
+from __future__ import annotations
+
+import json
+
+from components.config import edge_config
+from components.edge_distribution import CACHING_DISABLED
+from components.regions import EDGE_CONTROL_REGION
+
+US_EAST_1_TYPES = {
+    # What AWS requires in us-east-1 for CloudFront, and nothing else.
+    "aws:lambda/function:Function", "aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy",
+    "aws:wafv2/webAcl:WebAcl", "aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation",
+    "aws:route53/record:Record",
+}
+
+
+def only(run, type_):
+    (resource,) = run.of_type(type_)
+    return resource
+
+
+def test_only_cloudfront_prerequisites_are_in_us_east_1(global_run):
+    placed = {r.type for r in global_run.resources if r.type.startswith("aws:") and global_run.region_of(r) == EDGE_CONTROL_REGION}
+    assert "aws:lambda/function:Function" in placed and "aws:wafv2/webAcl:WebAcl" in placed
+    assert placed <= US_EAST_1_TYPES
+    for resource in global_run.resources:
+        if resource.type.startswith("aws:"):
+            assert resource.provider is not None, f"{resource.name} uses a hidden default provider"
+
+
+def test_edge_function_is_published_x86_in_us_east_1_and_trusts_edgelambda(global_run):
+    function = only(global_run, "aws:lambda/function:Function")
+    assert global_run.region_of(function) == EDGE_CONTROL_REGION
+    assert function.props["publish"] is True
+    assert function.props["architectures"] == ["x86_64"]
+    assert "environment" not in function.props  # Lambda@Edge has no environment variables
+    role = only(global_run, "aws:iam/role:Role")
+    services = json.loads(role.props["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"]
+    assert "edgelambda.amazonaws.com" in services
+
+
+def test_edge_config_is_generated_from_cell_outputs_and_bundled(project, runs, global_run):
+    function = only(global_run, "aws:lambda/function:Function")
+    assets = function.props["code"]["assets"]
+    assert "handler.py" in assets
+    config = json.loads(assets["config.json"]["text"])
+    assert config["countries"] == dict(project.residency.countries)
+    assert config["sensitiveFields"] == list(project.residency.sensitive_fields)
+    for zone in project.residency.zones.values():
+        home_outputs = runs[zone.home_region].outputs["zones"][zone.name]
+        assert config["zones"][zone.name]["publicKeyPem"] == home_outputs["publicKeyPem"]
+        assert config["zones"][zone.name]["keyId"] == home_outputs["fieldKeyId"]
+        assert config["zones"][zone.name]["originHost"] == zone.origin_host(project.settings.domain)
+
+
+def test_distribution_is_https_only_tls12_2021_http3_and_geo_restricted(project, global_run):
+    distribution = only(global_run, "aws:cloudfront/distribution:Distribution")
+    props = distribution.props
+    assert props["viewerCertificate"]["minimumProtocolVersion"] == "TLSv1.2_2021"
+    assert props["httpVersion"] == "http2and3"
+    assert props["webAclId"] == only(global_run, "aws:wafv2/webAcl:WebAcl").outputs["arn"]
+    behaviors = [props["defaultCacheBehavior"], *props["orderedCacheBehaviors"]]
+    assert all(b["viewerProtocolPolicy"] == "https-only" for b in behaviors)
+    for origin in props["origins"]:
+        assert origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+        assert origin["customOriginConfig"]["originSslProtocols"] == ["TLSv1.2"]
+    geo = props["restrictions"]["geoRestriction"]
+    assert geo["restrictionType"] == "whitelist" and set(geo["locations"]) == set(project.residency.countries)
+
+
+def test_edge_function_runs_with_the_body_only_on_uncached_routes(global_run):
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    function = only(global_run, "aws:lambda/function:Function")
+    assert not props["defaultCacheBehavior"].get("lambdaFunctionAssociations")
+    assert props["defaultCacheBehavior"]["targetOriginId"] == "public-failover"
+    personal = props["orderedCacheBehaviors"]
+    assert {b["pathPattern"] for b in personal} >= {"/v1/users*", "/v1/me*", "/v1/posts"}
+    for behavior in personal:
+        assert behavior["cachePolicyId"] == CACHING_DISABLED
+        (association,) = behavior["lambdaFunctionAssociations"]
+        assert association == {"eventType": "origin-request", "includeBody": True, "lambdaArn": function.outputs["qualifiedArn"]}
+
+
+def test_public_gets_fail_over_through_an_origin_group(global_run):
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    (group,) = props["originGroups"]
+    assert [m["originId"] for m in group["members"]] == ["public", "fallback"]
+    assert set(group["failoverCriteria"]["statusCodes"]) >= {500, 502, 503, 504}
+
+
+def test_viewer_country_is_forwarded_to_the_edge_function(global_run):
+    policy = only(global_run, "aws:cloudfront/originRequestPolicy:OriginRequestPolicy")
+    assert "CloudFront-Viewer-Country" in policy.props["headersConfig"]["headers"]["items"]
+
+
+def test_waf_is_cloudfront_scoped_with_a_rate_rule(project, global_run):
+    acl = only(global_run, "aws:wafv2/webAcl:WebAcl")
+    assert acl.props["scope"] == "CLOUDFRONT"
+    limit = edge_config(project, project.stacks["global"]).settings.waf_rate_limit_per_5min
+    assert any(r["statement"].get("rateBasedStatement", {}).get("limit") == limit for r in acl.props["rules"])
+
+
+def test_one_fast_health_check_per_cell_on_deep_health(project, cell_runs, global_run):
+    threshold = edge_config(project, project.stacks["global"]).settings.health_check_failure_threshold
+    checks = global_run.of_type("aws:route53/healthCheck:HealthCheck")
+    assert sorted(c.props["fqdn"] for c in checks) == sorted(r.outputs["executeApiHost"] for r in cell_runs.values())
+    for check in checks:
+        assert (check.props["type"], check.props["resourcePath"], check.props["requestInterval"]) == ("HTTPS", "/health", 10)
+        assert check.props["failureThreshold"] == threshold
+
+
+def _latency_records(global_run, host):
+    return [r for r in global_run.of_type("aws:route53/record:Record") if r.props["name"] == host and r.props.get("setIdentifier")]
+
+
+def test_zone_origin_records_point_only_at_the_zone_cells(project, cell_runs, global_run):
+    checks = {c.props["fqdn"]: c.outputs["id"] for c in global_run.of_type("aws:route53/healthCheck:HealthCheck")}
+    for zone in project.residency.zones.values():
+        host = zone.origin_host(project.settings.domain)
+        records = _latency_records(global_run, host)
+        assert sorted(r.props["setIdentifier"] for r in records) == sorted(zone.regions)
+        for record in records:
+            region = record.props["setIdentifier"]
+            assert record.props["latencyRoutingPolicies"] == [{"region": region}]
+            target = cell_runs[region].outputs["domainTargets"][host]
+            assert record.props["aliases"][0]["name"] == target["targetDomainName"]
+            assert record.props["healthCheckId"] == checks[cell_runs[region].outputs["executeApiHost"]]
+
+
+def test_public_origin_is_latency_routed_over_every_cell(project, global_run):
+    records = _latency_records(global_run, f"origin.{project.settings.domain}")
+    assert sorted(r.props["setIdentifier"] for r in records) == project.cell_regions
+    assert all(r.props.get("healthCheckId") for r in records)
+
+
+def test_application_alias_points_at_cloudfront_and_stack_exports_url(project, global_run):
+    distribution = only(global_run, "aws:cloudfront/distribution:Distribution")
+    aliases = [r for r in global_run.of_type("aws:route53/record:Record") if r.props["name"] == project.settings.app_host]
+    assert sorted(r.props["type"] for r in aliases) == ["A", "AAAA"]
+    assert all(r.props["aliases"][0]["name"] == distribution.outputs["domainName"] for r in aliases)
+    assert global_run.outputs == {"url": f"https://{project.settings.app_host}", "distributionId": distribution.id}
