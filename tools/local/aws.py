@@ -25,23 +25,27 @@ CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing
 LOCAL_VISIBILITY_TIMEOUT_S = 3
 
 
+ALL_SERVICES = ("dynamodb", "sqs", "kms")
+
+
 class StorageFaults:
-    """Regions whose storage answers 503 ServiceUnavailable (thread-safe set)."""
+    """(region, service) pairs that answer 503 ServiceUnavailable (thread-safe)."""
 
     def __init__(self) -> None:
-        self._down: set[str] = set()
+        self._down: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    def set(self, region: str, down: bool) -> None:
+    def set(self, region: str, down: bool, services=ALL_SERVICES) -> None:
         with self._lock:
-            (self._down.add if down else self._down.discard)(region)
+            current = self._down.setdefault(region, set())
+            (current.update if down else current.difference_update)(services)
 
-    def __contains__(self, region: str) -> bool:
-        return region in self._down
+    def failing(self, region: str, service: str) -> bool:
+        return service in self._down.get(region, ())
 
     def regions(self) -> list[str]:
         with self._lock:
-            return sorted(self._down)
+            return sorted(r for r, s in self._down.items() if s)
 
 
 class _FaultMiddleware:
@@ -50,7 +54,7 @@ class _FaultMiddleware:
 
     def __call__(self, environ, start_response):
         m = _SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        if m and m.group(1) in self.faults and m.group(2) in ("dynamodb", "sqs", "kms"):
+        if m and self.faults.failing(m.group(1), m.group(2)):
             body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ServiceUnavailable",
                                "message": f"local fault: {m.group(1)} storage unavailable"}).encode()
             start_response("503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0"),

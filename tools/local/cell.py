@@ -82,6 +82,10 @@ class Cell:
 
     @property
     def data_plane_up(self) -> bool:
+        return not self.faults.down
+
+    @property
+    def storage_up(self) -> bool:
         return not (self.faults.down or self.faults.storage_down)
 
     # ------------------------------------------------------------------ API adapter
@@ -188,7 +192,7 @@ class Cell:
     def _stream_loop(self) -> None:
         tables = self.topology.tables_in(self.region)
         while not self._stop.wait(self.runtime.stream_poll_s):
-            if not self.data_plane_up:
+            if not self.storage_up:
                 continue
             for spec in tables:
                 items = aws.stream_items(self.region, spec.name)

@@ -29,7 +29,7 @@ from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
-FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "recover")
+FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "recover")
 
 
 @dataclass
@@ -222,7 +222,13 @@ class Runtime:
                     f.replication_cut = True
             elif action == "storage-down":
                 f.storage_down = True
-                self.moto.faults.set(r, True)
+                self.moto.faults.set(r, True, ("dynamodb",))  # the queue fallback stays up
+            elif action == "breaker-open":
+                app = getattr(self.cells[r].handlers.get("api"), "app", None)
+                breaker = getattr(app, "breaker", None)
+                if breaker is None or not hasattr(breaker, "force_open"):
+                    raise ValueError("the api handler exposes no circuit breaker (handler.app.breaker)")
+                breaker.force_open()
             elif action == "recover":
                 f.down = f.replication_cut = f.storage_down = False
                 f.slow_ms = 0
@@ -241,6 +247,7 @@ class Runtime:
             regions.append({
                 "region": r, "url": cell.url, "zones": [z.name for z in self.topology.zones_in(r)],
                 "health": health[r], "faults": cell.faults.as_dict(), "stats": dict(cell.stats),
+                "breaker": getattr(getattr(getattr(cell.handlers.get("api"), "app", None), "breaker", None), "state", None),
                 "streamBacklog": cell.stream_backlog(), "streamFailures": len(cell.stream_failures),
             })
         zones = []
