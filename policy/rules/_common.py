@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -97,11 +97,21 @@ def residency() -> Residency:
 
 
 def as_list(value: Any) -> list:
+    """A list of the value(s); pulumi-policy hands lists over as read-only Sequence proxies."""
     if value is None:
         return []
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return list(value)
     return [value]
+
+
+def plain(value: Any) -> Any:
+    """A deep copy of a (proxied) property value as plain dicts and lists, e.g. for remediations."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [plain(v) for v in value]
+    return value
 
 
 def truthy(value: Any) -> bool:

@@ -2,7 +2,7 @@
 (the RSA field-encryption keys) cannot rotate automatically and are exempt. Remediable: the
 remediation turns rotation on, which is always safe (old key material stays available)."""
 
-from policy.rules._common import KMS_KEY, EnforcementLevel, Severity, resource_rule, truthy
+from policy.rules._common import KMS_KEY, EnforcementLevel, Severity, plain, resource_rule, truthy
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
 
@@ -22,7 +22,7 @@ def _remediate(args):
         return None
     if truthy(args.props.get("enableKeyRotation")):
         return None
-    props = dict(args.props)
+    props = plain(args.props)
     props["enableKeyRotation"] = True
     return props
 

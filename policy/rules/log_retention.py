@@ -4,7 +4,7 @@ the longest CloudWatch-supported retention not above the configured maximum."""
 
 from components.config import LOG_RETENTION_DAYS
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, resource_rule
+from policy.rules._common import LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, plain, resource_rule
 
 DEFAULT_MAX_DAYS = 30
 
@@ -34,7 +34,7 @@ def _remediate(args):
     days = args.props.get("retentionInDays")
     if days and int(days) <= limit:
         return None
-    props = dict(args.props)
+    props = plain(args.props)
     props["retentionInDays"] = remediated_days(limit)
     return props
 

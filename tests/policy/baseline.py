@@ -83,9 +83,9 @@ def baseline() -> list[Resource]:
     data_key = R(T["key"], "data-key", {"description": "data", "enableKeyRotation": True, "policy": ROOT_KEY_POLICY,
                                          "deletionWindowInDays": 30})
     field_key = R(T["key"], "field-key-eu", {"multiRegion": True, "keySpec": "RSA_3072", "keyUsage": "ENCRYPT_DECRYPT",
-                                              "policy": ROOT_KEY_POLICY, "tags": field_tags})
+                                              "policy": ROOT_KEY_POLICY, "tags": dict(field_tags)})
     field_replica = R(T["replica_key"], "field-key-eu-eu-west-3", {"primaryKeyArn": arn("kms", "eu-west-1", "key/mrk-1"),
-                                                                   "policy": ROOT_KEY_POLICY, "tags": field_tags},
+                                                                   "policy": ROOT_KEY_POLICY, "tags": dict(field_tags)},
                       EUW3, [field_key.urn])
     de_key = R(T["key"], "field-key-de", {"multiRegion": True, "keySpec": "RSA_3072", "keyUsage": "ENCRYPT_DECRYPT",
                                            "policy": ROOT_KEY_POLICY, "tags": de_tags}, EUC1)

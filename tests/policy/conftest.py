@@ -14,3 +14,11 @@ from policy.analyzer import OfflineAnalyzer  # noqa: E402
 def analyzer():
     """The real pack (args taken from policy/__main__.py) on pulumi-policy's servicer, default config."""
     return OfflineAnalyzer()
+
+
+@pytest.fixture(scope="session")
+def detecting_analyzer():
+    """The pack with remediable rules raised to mandatory, so their validations report instead of fixing."""
+    from policy.rules import POLICIES
+
+    return OfflineAnalyzer({p.name: "mandatory" for p in POLICIES if p.enforcement_level.value == "remediate"})
