@@ -254,7 +254,7 @@ class ApiApp:
 
         @r.exception_handler(Exception)
         def _error(exc: Exception):
-            self.log.error("unhandled error", error=exc.__class__.__name__)
+            self.log.error("unhandled error", error=exc.__class__.__name__, code=aws.error_code(exc))
             return _problem(Problem(500, "internal", "internal error"))
 
         @r.get("/health")

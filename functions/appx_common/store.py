@@ -183,11 +183,12 @@ class Store:
             names[f"#r{j}"] = field
             removes.append(f"fields.#r{j}")
         if "locale" in op:
+            names["#loc"] = "locale"
             if op["locale"] is None:
-                removes.append("locale")
+                removes.append("#loc")
             else:
                 values[":loc"] = op["locale"]
-                sets.append("locale = :loc")
+                sets.append("#loc = :loc")
         expr = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         kwargs = {
             "Key": {"pk": user_pk(uid), "sk": PROFILE},

@@ -225,7 +225,7 @@ class World:
         for url in (self.queue_url, self.dlq_url):
             attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             msgs.append(attrs["Attributes"]["ApproximateNumberOfMessages"])
-        return json.dumps(self.all_items(), default=str) + json.dumps(msgs)
+        return json.dumps(self.all_items(), default=repr) + json.dumps(msgs)
 
     def signup(self, email="alice@example.org", name="Alice Example", phone="+33 6 12 34 56 78", birth="1990-04-01", country="FR", idem=None):
         body = {"email": email, "name": name, "phone": phone, "birthDate": birth}

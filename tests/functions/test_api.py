@@ -1,0 +1,407 @@
+"""Every API route through the edge (or directly, for what the edge would block), on moto."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+PLAIN = {"email": "alice@example.org", "name": "Alice Example", "phone": "+33 6 12 34 56 78", "birthDate": "1990-04-01"}
+
+
+def problem(r, status):
+    assert r.status == status, r
+    assert r.headers.get("content-type") == "application/problem+json", r.headers
+    doc = r.json
+    assert doc["status"] == status and doc["type"].startswith("https://") and doc["title"]
+    return doc
+
+
+@pytest.fixture
+def user(world):
+    r = world.signup()
+    assert r.status == 201, r
+    return r.json
+
+
+# ---- sign-up ---------------------------------------------------------------------------------
+def test_signup_creates_user_in_zone_with_ciphertext_only(world):
+    r = world.signup(country="DE")
+    assert r.status == 201, r
+    uid, token = r.json["userId"], r.json["token"]
+    assert uid.startswith("u_de_") and r.json["zone"] == "de" and r.origin == "de.origin.appx.example.eu"
+    items = world.all_items()
+    assert items["appx-restricted-eu"] == []
+    dumped = json.dumps(items, default=repr)
+    for value in PLAIN.values():
+        assert value not in dumped
+    assert token.split(".")[-1] not in dumped  # only the hash is stored
+    profile = next(i for i in items["appx-restricted-de"] if i["sk"] == "PROFILE")
+    assert all(profile["fields"][f].startswith("appxenc1.de.") for f in PLAIN)
+
+
+def test_signup_makes_no_key_call(world):
+    world.signup()
+    assert world.api.app.keys.unwrap_calls == 0
+
+
+def test_signup_idempotent_retry_returns_same_user(world):
+    a = world.signup(idem="signup-key-0001")
+    b = world.signup(idem="signup-key-0001")
+    assert a.status == b.status == 201
+    assert a.json == b.json and b.headers.get("idempotent-replayed") == "true"
+    profiles = [i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]
+    assert len(profiles) == 1
+    # stored record holds no readable token
+    assert a.json["token"] not in json.dumps(world.all_items(), default=repr)
+
+
+def test_idempotency_key_reused_with_other_request_is_422(world):
+    world.signup(idem="signup-key-0002")
+    r = world.request("POST", "/v1/users", {"email": "x@example.org", "name": "X"}, country="FR", idem="signup-key-0002")
+    problem(r, 422)
+
+
+def test_bad_idempotency_key_is_400_and_stores_nothing(world):
+    before = world.dump()
+    problem(world.signup(idem="short"), 400)
+    assert world.dump() == before
+
+
+@pytest.mark.parametrize(
+    "body,status",
+    [
+        ({"email": "a@example.org"}, 422),  # name missing
+        ({"email": "a@example.org", "name": "A", "nickname": "x"}, 422),  # unknown field
+        ({"email": "a@example.org", "name": "A", "locale": "not a locale!"}, 422),
+    ],
+)
+def test_signup_validation_stores_nothing(world, body, status):
+    before = world.dump()
+    problem(world.request("POST", "/v1/users", body, country="FR", idem="signup-key-bad1"), status)
+    assert world.dump() == before
+
+
+def test_signup_direct_bad_inputs(world):
+    """What the edge would normally stop, the API rejects too (defence in depth)."""
+    before = world.dump()
+    hdr = {"x-appx-zone": "eu", "x-appx-subject": "u_eu_" + "a" * 26, "content-type": "application/json"}
+    call = world.call_api
+    problem(call("POST", "/v1/users", hdr, b"{not json"), 400)
+    problem(call("POST", "/v1/users", {**hdr, "content-type": "text/plain"}, b"{}"), 415)
+    problem(call("POST", "/v1/users", hdr, b'{"a":"' + b"x" * 70000 + b'"}'), 413)
+    problem(call("POST", "/v1/users", hdr, b"[]"), 400)
+    # plaintext restricted fields (bypassing the edge) are refused
+    problem(call("POST", "/v1/users", hdr, json.dumps({"email": "a@example.org", "name": "A"}).encode()), 422)
+    # missing edge headers
+    problem(call("POST", "/v1/users", {"content-type": "application/json"}, b"{}"), 400)
+    # a zone this region does not serve
+    problem(call("POST", "/v1/users", {**hdr, "x-appx-zone": "fr", "x-appx-subject": "u_fr_" + "a" * 26}, b"{}"), 421)
+    # subject from another zone
+    problem(call("POST", "/v1/users", {**hdr, "x-appx-subject": "u_de_" + "a" * 26}, b"{}"), 400)
+    assert world.dump() == before
+
+
+def test_signup_ciphertext_from_other_zone_rejected(world, keys):
+    """A token sealed for zone de presented as a zone eu sign-up: 422, nothing stored."""
+    import sys
+
+    sys.path.insert(0, "functions")
+    from appx_common.envelope import Sealer
+
+    subject = "u_eu_" + "b" * 26
+    de = keys["zones"]["de"]
+    sealed = Sealer("de", de["keyId"], de["private"].public_key()).seal({"email": "a@example.org", "name": "A"}, subject)
+    before = world.dump()
+    hdr = {"x-appx-zone": "eu", "x-appx-subject": subject, "content-type": "application/json"}
+    problem(world.call_api("POST", "/v1/users", hdr, json.dumps(sealed).encode()), 422)
+    assert world.dump() == before
+
+
+def test_signup_conflict_409(world, keys):
+    from appx_common.envelope import Sealer
+
+    subject = "u_eu_" + "c" * 26
+    eu = keys["zones"]["eu"]
+    body = json.dumps(Sealer("eu", eu["keyId"], eu["private"].public_key()).seal({"email": "a@example.org", "name": "A"}, subject)).encode()
+    hdr = {"x-appx-zone": "eu", "x-appx-subject": subject, "content-type": "application/json"}
+    assert world.call_api("POST", "/v1/users", hdr, body).status == 201
+    problem(world.call_api("POST", "/v1/users", hdr, body), 409)
+
+
+# ---- authentication --------------------------------------------------------------------------
+@pytest.mark.parametrize("route", [("GET", "/v1/me"), ("PATCH", "/v1/me"), ("DELETE", "/v1/me"), ("GET", "/v1/me/export"), ("POST", "/v1/posts")])
+def test_auth_failures(world, user, route):
+    method, path = route
+    body = {"text": "x"} if method in ("POST", "PATCH") else None
+    uid, secret = user["userId"], user["token"].split(".")[-1]
+    forged = f"appx1.{uid}.{'A' * 43}"
+    other_zone = f"appx1.u_de_{'a' * 26}.{secret}"
+    for token in (None, "garbage", forged, other_zone, f"appx1.u_xx_{'a' * 26}.{secret}"):
+        r = world.request(method, path, body, token=token)
+        assert r.status == 401, (token, r)
+        assert r.headers.get("www-authenticate", "").startswith("Bearer")
+    # direct to the API (without edge): same answers
+    for token in (None, forged, other_zone):
+        hdr = {"authorization": f"Bearer {token}"} if token else {}
+        assert world.call_api(method, path, {**hdr, "content-type": "application/json"}, b'{"text":"x"}').status == 401
+    # zone header disagreeing with the token
+    r = world.call_api(method, path, {"authorization": f"Bearer {user['token']}", "x-appx-zone": "de"}, b"")
+    problem(r, 421)
+
+
+# ---- me --------------------------------------------------------------------------------------
+def test_get_me_decrypts(world, user):
+    r = world.request("GET", "/v1/me", token=user["token"])
+    assert r.status == 200 and r.headers["cache-control"] == "no-store"
+    assert r.json["profile"] == PLAIN and r.json["userId"] == user["userId"]
+    calls = world.api.app.keys.unwrap_calls
+    assert calls == 1  # one unwrap for all four fields (one data key per request)
+    world.request("GET", "/v1/me", token=user["token"])
+    assert world.api.app.keys.unwrap_calls == calls  # cached data key
+
+
+def test_patch_me_rectification_and_no_kms(world, user):
+    r = world.request("PATCH", "/v1/me", {"email": "alice@new.example", "phone": None, "locale": "fr-FR"}, token=user["token"])
+    assert r.status == 200, r
+    assert sorted(r.json["updated"]) == ["email", "locale", "phone"]
+    assert world.api.app.keys.unwrap_calls == 0
+    me = world.request("GET", "/v1/me", token=user["token"]).json
+    assert me["profile"] == {"email": "alice@new.example", "name": "Alice Example", "birthDate": "1990-04-01"}
+    assert me["locale"] == "fr-FR"
+
+
+def test_patch_me_bad_inputs_store_nothing(world, user):
+    before = world.dump()
+    t = user["token"]
+    problem(world.request("PATCH", "/v1/me", {}, token=t), 422)
+    problem(world.request("PATCH", "/v1/me", {"email": None}, token=t), 422)
+    problem(world.request("PATCH", "/v1/me", {"admin": True}, token=t), 422)
+    problem(world.request("PATCH", "/v1/me", raw_body=b"{", token=t), 400)
+    problem(world.request("PATCH", "/v1/me", {"email": "x@example.org"}, token=t, headers={"content-type": "text/plain"}), 415)
+    assert world.dump() == before
+
+
+def test_patch_idempotent(world, user):
+    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001")
+    b = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001")
+    assert a.status == b.status == 200 and a.json == b.json and b.headers.get("idempotent-replayed") == "true"
+
+
+def test_token_ciphertext_cannot_be_moved_to_another_user(world, user):
+    """Bob stores Alice's sealed email as his own: reading it fails the AAD check (subject)."""
+    bob = world.signup(email="bob@example.org", name="Bob").json
+    alice_profile = next(i for i in world.all_items()["appx-restricted-eu"] if i.get("userId") == user["userId"] and i["sk"] == "PROFILE")
+    hdr = {"authorization": f"Bearer {bob['token']}", "content-type": "application/json"}
+    r = world.call_api("PATCH", "/v1/me", hdr, json.dumps({"email": alice_profile["fields"]["email"]}).encode())
+    assert r.status == 200  # writes do not decrypt
+    r = world.request("GET", "/v1/me", token=bob["token"])
+    assert r.status == 500 and "alice@example.org" not in r.text
+
+
+# ---- posts and feed ------------------------------------------------------------------------
+def test_posts_feed_cache_and_etag(world, user):
+    r = world.request("POST", "/v1/posts", {"text": "hello europe"}, token=user["token"])
+    assert r.status == 201, r
+    post_id = r.json["postId"]
+    stored = world.ddb.Table("appx-posts").scan()["Items"][0]
+    assert stored["authorId"].startswith("a_") and user["userId"] not in json.dumps(stored, default=repr)
+    world.pump_streams()
+    feed_items = world.ddb.Table("appx-feed").scan()["Items"]
+    assert len(feed_items) == 1 and "authorId" not in feed_items[0]
+
+    g = world.request("GET", f"/v1/posts/{post_id}")
+    assert g.status == 200 and g.json == {"postId": post_id, "text": "hello europe", "createdAt": r.json["createdAt"]}
+    assert g.headers["cache-control"].startswith("public") and g.headers["etag"]
+    assert g.origin is None  # public: the edge did not touch the origin
+    assert world.request("GET", f"/v1/posts/{post_id}", headers={"If-None-Match": g.headers["etag"]}).status == 304
+
+    f = world.request("GET", "/v1/feed")
+    assert f.status == 200 and [i["postId"] for i in f.json["items"]] == [post_id]
+    assert "authorId" not in f.text
+    n = world.request("GET", "/v1/feed", headers={"If-None-Match": f.headers["etag"]})
+    assert n.status == 304 and n.text == "" and n.headers["etag"] == f.headers["etag"]
+
+    # in-function TTL cache: a second read does not hit the table
+    cache = world.api.app.post_cache
+    hits = cache.hits
+    world.request("GET", f"/v1/posts/{post_id}")
+    assert cache.hits == hits + 1
+
+
+def test_post_bad_inputs(world, user):
+    before = world.dump()
+    t = user["token"]
+    problem(world.request("POST", "/v1/posts", {"text": ""}, token=t), 422)
+    problem(world.request("POST", "/v1/posts", {"text": "x" * 1001}, token=t), 422)
+    problem(world.request("POST", "/v1/posts", {"text": "x", "authorId": "a_x"}, token=t), 422)
+    problem(world.request("POST", "/v1/posts", raw_body=b"nope", token=t), 400)
+    problem(world.request("GET", "/v1/posts/not-an-id"), 404)
+    problem(world.request("GET", "/v1/posts/p_" + "a" * 26), 404)
+    problem(world.request("GET", "/v1/feed", query={"limit": "0"}), 400)
+    problem(world.request("GET", "/v1/feed", query={"limit": "abc"}), 400)
+    problem(world.request("GET", "/v1/nothing"), 404)
+    assert world.dump() == before
+
+
+def test_post_idempotent(world, user):
+    a = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001")
+    b = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001")
+    assert a.status == b.status == 201 and a.json == b.json
+    assert len(world.ddb.Table("appx-posts").scan()["Items"]) == 1
+
+
+# ---- export and erasure ------------------------------------------------------------------------
+def test_export_returns_everything_decrypted(world, user):
+    t = user["token"]
+    world.request("POST", "/v1/posts", {"text": "first"}, token=t)
+    world.request("POST", "/v1/posts", {"text": "second"}, token=t)
+    r = world.request("GET", "/v1/me/export", token=t)
+    assert r.status == 200, r
+    doc = r.json
+    assert doc["user"]["profile"] == PLAIN and doc["user"]["userId"] == user["userId"]
+    assert [p["text"] for p in doc["posts"]] == ["first", "second"]
+    assert len(doc["sessions"]) == 1 and "hash" not in json.dumps(doc["sessions"])
+
+
+def test_erasure_leaves_no_trace(world, user):
+    t = user["token"]
+    post = world.request("POST", "/v1/posts", {"text": "to be forgotten"}, token=t, idem="post-key-erase1").json
+    world.request("PATCH", "/v1/me", {"name": "Alice Z"}, token=t, idem="patch-key-erase1")
+    world.pump_streams()
+    # another user's data survives
+    bob = world.signup(email="bob@example.org", name="Bob", idem="signup-key-bob1").json
+    bob_post = world.request("POST", "/v1/posts", {"text": "bob stays"}, token=bob["token"]).json
+    world.pump_streams()
+    assert world.request("GET", f"/v1/posts/{post['postId']}").status == 200  # warms the cache
+
+    r = world.request("DELETE", "/v1/me", token=t)
+    assert r.status == 204, r
+    world.pump_streams()
+
+    dump = world.dump()
+    profile_items = [i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]
+    assert [p["userId"] for p in profile_items] == [bob["userId"]]
+    for needle in (user["userId"], post["postId"], "to be forgotten", t.split(".")[-1]):
+        assert needle not in dump
+    assert len(world.all_items()["appx-idempotency"]) == 1  # bob's sign-up record only
+    # nothing readable through any route
+    assert world.request("GET", "/v1/me", token=t).status == 401
+    assert world.request("GET", "/v1/me/export", token=t).status == 401
+    assert world.request("GET", f"/v1/posts/{post['postId']}").status == 404
+    feed = world.request("GET", "/v1/feed").json
+    assert [i["postId"] for i in feed["items"]] == [bob_post["postId"]]
+    assert world.request("DELETE", "/v1/me", token=t).status == 401
+
+
+# ---- resilience ------------------------------------------------------------------------------
+def test_breaker_open_queues_write_and_worker_applies_once(world, user):
+    world.api.app.breaker.force_open()
+    r = world.request("POST", "/v1/posts", {"text": "queued post"}, token=user["token"])
+    assert r.status == 202 and r.json["status"] == "queued" and r.json["requestId"].startswith("r_")
+    assert world.ddb.Table("appx-posts").scan()["Items"] == []
+    # deliver the same message twice (at-least-once delivery)
+    msgs = world.sqs.receive_message(QueueUrl=world.queue_url, MaxNumberOfMessages=10)["Messages"]
+    assert len(msgs) == 1
+    world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=msgs[0]["Body"])
+    world.run_worker()
+    posts = world.ddb.Table("appx-posts").scan()["Items"]
+    assert len(posts) == 1 and posts[0]["postId"] == r.json["postId"]
+    world.pump_streams()
+    assert len(world.ddb.Table("appx-feed").scan()["Items"]) == 1
+
+
+def test_signup_queued_when_store_fails(world, monkeypatch):
+    app = world.api.app
+
+    def boom(op):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "down"}}, "TransactWriteItems")
+
+    monkeypatch.setattr(app.store, "apply", boom)
+    r = world.signup()
+    assert r.status == 202 and r.json["status"] == "queued"
+    assert app.breaker.failures == 1
+    monkeypatch.undo()
+    assert world.request("GET", "/v1/me", token=r.json["token"]).status == 401  # not applied yet
+    world.run_worker()
+    world.run_worker()
+    me = world.request("GET", "/v1/me", token=r.json["token"])
+    assert me.status == 200 and me.json["profile"]["email"] == PLAIN["email"]
+    assert len([i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]) == 1
+
+
+def test_breaker_opens_after_failures_and_half_opens(world):
+    from appx_common.resilience import CircuitBreaker
+
+    clock = world.clock
+    b = CircuitBreaker(threshold=3, reset_seconds=10, clock=clock)
+    for _ in range(3):
+        assert b.allow()
+        b.failure()
+    assert b.state == "open" and not b.allow()
+    clock.advance(11)
+    assert b.allow() and not b.allow()  # one trial
+    b.success()
+    assert b.state == "closed"
+
+
+def test_queue_unavailable_is_503_with_retry_after(world, user, monkeypatch):
+    world.api.app.breaker.force_open()
+
+    def fail(**kw):
+        raise ClientError({"Error": {"Code": "ServiceUnavailable", "Message": "x"}}, "SendMessage")
+
+    monkeypatch.setattr(world.api.app._sqs, "send_message", fail)
+    r = world.request("POST", "/v1/posts", {"text": "lost?"}, token=user["token"])
+    problem(r, 503)
+    assert r.headers["retry-after"]
+
+
+def test_store_down_reads_503_throttled_429(world, user, monkeypatch):
+    app = world.api.app
+
+    def down(*a, **k):
+        raise ClientError({"Error": {"Code": "InternalServerError", "Message": "x"}}, "Query")
+
+    monkeypatch.setattr(app.store, "user_items", down)
+    r = world.request("GET", "/v1/me", token=user["token"])
+    problem(r, 503)
+    assert r.headers["retry-after"] == "5"
+
+    def throttle(*a, **k):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "x"}}, "Query")
+
+    monkeypatch.setattr(app.store, "user_items", throttle)
+    r = world.request("GET", "/v1/me", token=user["token"])
+    problem(r, 429)
+    assert r.headers["retry-after"]
+
+
+def test_key_unavailable_503(world, user, monkeypatch):
+    from appx_common.keys import KeyUnavailable
+
+    def nokey(token):
+        raise KeyUnavailable("down")
+
+    monkeypatch.setattr(world.api.app.keys.inner, "unwrap", nokey)
+    problem(world.request("GET", "/v1/me", token=user["token"]), 503)
+
+
+def test_health(world, monkeypatch):
+    r = world.request("GET", "/health")
+    assert r.status == 200 and r.json["status"] == "ok"
+    assert set(r.json["checks"]) == {"posts", "feed", "idempotency", "restricted:eu", "restricted:de", "key:eu", "key:de"}
+    world.clock.advance(5)
+    world.ddb.meta.client.delete_table(TableName="appx-feed")
+    r = world.request("GET", "/health")
+    assert r.status == 503 and r.headers["retry-after"] and r.json["checks"]["feed"].startswith("fail")
+
+
+def test_two_regions_in_one_process(modules, keys, world):
+    """make_handler builds independent instances: a second region's API does not share state."""
+    from conftest import make_env
+
+    other = modules["api"].make_handler(make_env(keys, world.queue_url, region="eu-west-1"), dynamodb=world.ddb, sqs=world.sqs)
+    assert other.app.cfg.region == "eu-west-1" and other.app is not world.api.app
+    assert other.app.keys is not world.api.app.keys
