@@ -174,14 +174,14 @@ class Store:
 
     def _update_profile(self, op) -> None:
         zone, uid, at = op["zone"], op["userId"], int(op["atUs"])
-        names, values, sets, removes = {}, {":at": at}, ["updatedAtUs = :at"], []
+        names, values, sets, removes = {"#fields": "fields"}, {":at": at}, ["updatedAtUs = :at"], []
         for i, (field, value) in enumerate(sorted(op.get("set", {}).items())):
             names[f"#f{i}"] = field
             values[f":v{i}"] = value
-            sets.append(f"fields.#f{i} = :v{i}")
+            sets.append(f"#fields.#f{i} = :v{i}")
         for j, field in enumerate(sorted(op.get("remove", []))):
             names[f"#r{j}"] = field
-            removes.append(f"fields.#r{j}")
+            removes.append(f"#fields.#r{j}")
         if "locale" in op:
             names["#loc"] = "locale"
             if op["locale"] is None:

@@ -98,8 +98,10 @@ def cmd_status(args) -> int:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.local", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--state-dir", type=Path, default=None, help="runtime.json and logs (default .local-runtime/)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS, help="as above")
     sub = p.add_subparsers(dest="cmd")
-    up = sub.add_parser("up", help="start the local stack")
+    up = sub.add_parser("up", help="start the local stack", parents=[common])
     up.add_argument("--port", type=int, default=8080, help="edge port (0 = any free port)")
     up.add_argument("--cell-base-port", type=int, default=0, help="first cell port (default: any free ports)")
     up.add_argument("--time-scale", type=float, default=0.1, help="scale of AWS's 10 s health interval and 60 s TTL")
@@ -107,15 +109,16 @@ def main(argv=None) -> int:
     up.add_argument("--dns-ttl", type=float, default=None, help="seconds a Route 53 answer is cached")
     up.add_argument("--default-country", default="IE", help="viewer country when the request has no CloudFront-Viewer-Country")
     up.add_argument("--verbose", action="store_true", help="echo the runtime's own log to the console")
-    f = sub.add_parser("fault", help="inject or clear a fault in the running stack")
+    f = sub.add_parser("fault", help="inject or clear a fault in the running stack", parents=[common])
     f.add_argument("action", choices=FAULT_ACTIONS)
     f.add_argument("region", nargs="?")
     f.add_argument("--ms", type=int, default=1500, help="latency for `slow`")
-    sub.add_parser("status", help="print the running stack's state")
+    sub.add_parser("status", help="print the running stack's state", parents=[common])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not any(a in ("up", "fault", "status", "-h", "--help") for a in argv):
+        argv.append("up")
     args = p.parse_args(argv)
-    if args.cmd in (None, "up"):
-        if args.cmd is None:
-            args = p.parse_args(["up", *(argv or sys.argv[1:])]) if False else p.parse_args([*(argv or sys.argv[1:]), "up"])
+    if args.cmd == "up":
         return cmd_up(args)
     return {"fault": cmd_fault, "status": cmd_status}[args.cmd](args)
 
