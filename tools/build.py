@@ -67,8 +67,11 @@ def build(function: str, code_only: bool, build_dir: Path = BUILD_DIR) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.build", description=__doc__.splitlines()[0])
     parser.add_argument("--code-only", action="store_true", help="skip vendoring dependencies (no network)")
-    parser.add_argument("functions", nargs="*", choices=[[], *ARCHITECTURES], default=list(ARCHITECTURES), metavar="FUNCTION")
+    parser.add_argument("functions", nargs="*", metavar="FUNCTION", help=f"any of {', '.join(ARCHITECTURES)} (default: all)")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.functions) - set(ARCHITECTURES))
+    if unknown:
+        parser.error(f"unknown function(s) {', '.join(unknown)} (allowed: {', '.join(ARCHITECTURES)})")
     for function in args.functions or ARCHITECTURES:
         target = build(function, args.code_only)
         print(f"built {function:<7} {ARCHITECTURES[function]:<7} {'code only' if args.code_only else 'vendored'} -> {target.relative_to(REPO_ROOT)}")

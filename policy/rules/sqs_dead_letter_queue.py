@@ -33,8 +33,39 @@ def dlq_targets(queue, queues) -> list:
     return found
 
 
-def dead_letter_queues(queues) -> set[str]:
+REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
+REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
+
+
+def _queue_of(policy_resource, queues):
+    """The queue a standalone RedrivePolicy / RedriveAllowPolicy resource applies to."""
+    url = str(policy_resource.props.get("queueUrl") or "")
+    for q in queues:
+        name = q.props.get("name") or q.name
+        if url and name and url.endswith(f"/{name}"):
+            return q
+    deps = [q for q in queues if depends_on(policy_resource, q)]
+    return deps[0] if len(deps) == 1 else None
+
+
+def effective_redrive(queue, resources, queues) -> Mapping | None:
+    """The queue's redrive policy: inline, or from a standalone aws.sqs.RedrivePolicy."""
+    inline = redrive(queue.props)
+    if inline:
+        return inline
+    for r in resources:
+        if r.resource_type == REDRIVE_POLICY and _queue_of(r, queues) is queue:
+            return redrive(r.props)
+    return None
+
+
+def dead_letter_queues(queues, resources=()) -> set[str]:
     dlqs = {q.urn for q in queues if q.props.get("redriveAllowPolicy")}
+    for r in resources:
+        if r.resource_type == REDRIVE_ALLOW_POLICY:
+            q = _queue_of(r, queues)
+            if q is not None:
+                dlqs.add(q.urn)
     for q in queues:
         if redrive(q.props):
             dlqs.update(t.urn for t in dlq_targets(q, queues))
@@ -43,12 +74,12 @@ def dead_letter_queues(queues) -> set[str]:
 
 def _check(args):
     queues = [r for r in args.resources if r.resource_type == QUEUE]
-    dlqs = dead_letter_queues(queues)
+    dlqs = dead_letter_queues(queues, args.resources)
     limit = int(conf(args, "maxReceiveCount", DEFAULT_MAX_RECEIVE))
     for q in queues:
         if q.urn in dlqs:
             continue
-        policy = redrive(q.props)
+        policy = effective_redrive(q, args.resources, queues)
         if not policy or not policy.get("deadLetterTargetArn"):
             yield q, ("has no dead-letter queue. Fix: set redrivePolicy={deadLetterTargetArn: <DLQ ARN>, "
                       f"maxReceiveCount: <= {limit}}} (or mark a DLQ with redriveAllowPolicy)")

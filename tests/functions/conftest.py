@@ -126,7 +126,8 @@ class World:
         self.modules, self.keys = modules, keys
         self.ddb = boto3.resource("dynamodb", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
-        self.streams = boto3.client("dynamodbstreams", region_name=REGION)
+        # botocore routes stream calls to an account-based endpoint moto does not match: pin it.
+        self.streams = boto3.client("dynamodbstreams", region_name=REGION, endpoint_url=f"https://streams.dynamodb.{REGION}.amazonaws.com")
         create_tables(self.ddb.meta.client)
         self.dlq_url = self.sqs.create_queue(QueueName="appx-writes-dlq")["QueueUrl"]
         dlq_arn = self.sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
