@@ -89,7 +89,6 @@ class CellApi(pulumi.ComponentResource):
         certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs(args.host_names, args.hosted_zone_id), child).arn
         targets = {}
         for host in args.host_names:
-            label = host.split(".")[0] if host.count(".") > 2 else "public"
             slug = host.replace(".", "-")
             domain = aws.apigatewayv2.DomainName(
                 f"{name}-{slug}",
@@ -97,7 +96,7 @@ class CellApi(pulumi.ComponentResource):
                 domain_name_configuration=aws.apigatewayv2.DomainNameDomainNameConfigurationArgs(
                     certificate_arn=certificate, endpoint_type="REGIONAL", security_policy="TLS_1_2"
                 ),
-                tags={"app": "appx", "origin": label},
+                tags={"app": "appx"},
                 opts=child,
             )
             aws.apigatewayv2.ApiMapping(f"{name}-{slug}", api_id=api.id, domain_name=domain.id, stage=stage.id, opts=child)
