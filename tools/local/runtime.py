@@ -42,7 +42,7 @@ class Options:
     health_interval_s: float | None = None
     dns_ttl_s: float | None = None
     health_threshold: int | None = None  # default: the global stack's healthCheckFailureThreshold
-    health_timeout_s: float = 0.5
+    health_timeout_s: float = 2.0  # Route 53 expects an answer within 2 s
     origin_connect_timeout_s: float = 1.0
     origin_read_timeout_s: float = 10.0
     retry_after_s: int = 5
