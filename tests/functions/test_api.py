@@ -400,7 +400,7 @@ def test_health(world, monkeypatch):
 
 def test_two_regions_in_one_process(modules, keys, world):
     """make_handler builds independent instances: a second region's API does not share state."""
-    from conftest import make_env
+    from tests.functions.conftest import make_env
 
     other = modules["api"].make_handler(make_env(keys, world.queue_url, region="eu-west-1"), dynamodb=world.ddb, sqs=world.sqs)
     assert other.app.cfg.region == "eu-west-1" and other.app is not world.api.app
