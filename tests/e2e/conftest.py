@@ -1,0 +1,63 @@
+"""The e2e suite runs against a real local stack started by the session (127.0.0.1 only) and
+stopped at its end. Health checks are fast here (0.3 s × threshold + 0.6 s TTL)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tools.local.client import LocalStack
+
+HEALTH_INTERVAL_S = 0.3
+DNS_TTL_S = 0.6
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    s = LocalStack.start("--health-interval", str(HEALTH_INTERVAL_S), "--dns-ttl", str(DNS_TTL_S), "--default-country", "IE",
+                         state_dir=tmp_path_factory.mktemp("local-stack"))
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+def healthy(stack):
+    """Every test starts and ends with every region recovered and healthy."""
+    stack.fault("recover")
+    _wait_all_healthy(stack)
+    yield stack
+    stack.fault("recover")
+    _wait_all_healthy(stack)
+
+
+def _wait_all_healthy(stack, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if all(r["health"]["healthy"] for r in stack.status()["regions"]):
+            return
+        time.sleep(0.1)
+    raise AssertionError("regions did not become healthy again")
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
+
+
+def signup(stack, country: str, email: str, name: str, **extra) -> dict:
+    r = stack.request("POST", "/v1/users", json_body={"email": email, "name": name, **extra}, country=country)
+    assert r.status == 201, (r.status, r.text)
+    doc = r.json()
+    doc["region"] = r.region
+    return doc
+
+
+def ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

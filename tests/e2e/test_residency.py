@@ -1,0 +1,60 @@
+"""Restricted data stays in its zone, as ciphertext; no plaintext anywhere."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from tests.e2e.conftest import signup
+
+
+def _region_blob(stack, region: str) -> str:
+    return json.dumps(stack.dump_region(region)) + json.dumps(stack.queue_messages(region))
+
+
+def test_german_signup_stays_in_de_region_as_ciphertext(healthy):
+    stack = healthy
+    marker = uuid.uuid4().hex[:10]
+    email, name, phone = f"hans.{marker}@beispiel.de", f"Hans Müller {marker}", f"+49 30 {marker}"
+    user = signup(stack, "DE", email, name, phone=phone)
+    assert user["zone"] == "de" and user["userId"].startswith("u_de_")
+    assert user["region"] == "eu-central-1"
+    assert stack.wait_idle()
+
+    zone_items = [i for i in stack.scan("eu-central-1", "appx-restricted-de") if i.get("userId", {}).get("S") == user["userId"]]
+    assert zone_items, "profile not stored in the de zone's region"
+    fields = zone_items[0]["fields"]["M"]
+    for f in ("email", "name", "phone"):
+        assert fields[f]["S"].startswith("appxenc1.de."), f"{f} not stored as de-zone ciphertext"
+
+    for region in ("eu-west-1", "eu-west-3"):
+        assert "appx-restricted-de" not in stack.tables(region)
+        assert user["userId"] not in _region_blob(stack, region), f"de user found in {region}"
+
+    everything = "".join(_region_blob(stack, r) for r in stack.cells) + "".join(stack.logs().values())
+    for plaintext in (email, name, phone, marker):
+        assert plaintext not in everything, f"plaintext {plaintext!r} found in a store or log"
+
+    # The owner still reads it back (decrypted in the zone).
+    me = stack.request("GET", "/v1/me", token=user["token"], country="DE")
+    assert me.status == 200 and me.json()["profile"]["email"] == email
+
+
+def test_french_signup_stays_in_eu_zone_and_post_replicates_everywhere(healthy):
+    stack = healthy
+    marker = uuid.uuid4().hex[:10]
+    user = signup(stack, "FR", f"marie.{marker}@exemple.fr", f"Marie {marker}")
+    assert user["zone"] == "eu" and user["region"] == "eu-west-3"
+    post = stack.request("POST", "/v1/posts", json_body={"text": f"bonjour {marker}"}, token=user["token"], country="FR")
+    assert post.status in (201, 202), post.text
+    post_id = post.json()["postId"]
+    assert stack.wait_idle()
+
+    for region in stack.cells:
+        items = [i for i in stack.scan(region, "appx-restricted-eu") if i.get("userId", {}).get("S") == user["userId"]]
+        assert items, f"eu profile not replicated to {region}"
+        assert "appx-restricted-de" not in stack.tables(region) or region == "eu-central-1"
+        de_items = stack.scan(region, "appx-restricted-de") if region == "eu-central-1" else []
+        assert user["userId"] not in json.dumps(de_items)
+        r = stack.request("GET", f"/v1/posts/{post_id}", region=region)
+        assert r.status == 200 and r.json()["text"] == f"bonjour {marker}", (region, r.status)
