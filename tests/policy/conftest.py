@@ -22,3 +22,13 @@ def detecting_analyzer():
     from policy.rules import POLICIES
 
     return OfflineAnalyzer({p.name: "mandatory" for p in POLICIES if p.enforcement_level.value == "remediate"})
+
+
+@pytest.fixture(scope="session")
+def shipped_stacks():
+    """Registered resources of every shipped stack (Pulumi.<stack>.yaml), run under mocks once."""
+    from policy.analyzer import from_stack_run
+    from tools.preview import shipped_stack_names
+    from tools.stack_runner import run_stack
+
+    return {name: from_stack_run(run_stack(name)) for name in shipped_stack_names()}

@@ -1,0 +1,423 @@
+"""Mutation suite: break each rule on a real stack's registered resources and check the pack
+notices. Usage: `python -m policy.mutations [--stack S ...] [--json]`; exit 0 only at 100 %.
+
+Every mutation starts from what the program registers under mocks (`tools.stack_runner`), changes
+one thing the way a careless edit would (a replica moved to eu-west-2, a log group without
+retention, TLSv1 on CloudFront, an IAM `*` action, ...), evaluates the real pack through the
+analyzer servicer and counts the mutation as killed when the targeted rule reports it: a violation
+or, for a remediable rule at level `remediate`, a remediation of that resource.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from policy.analyzer import OfflineAnalyzer, Provider, Resource, from_stack_run  # noqa: E402
+
+CELL, HOME, GLOBAL = "eu-central-1", "eu-west-1", "global"  # HOME owns the zone 'eu' table and key
+
+
+class NoTarget(LookupError):
+    pass
+
+
+def find(resources: list[Resource], typ: str, pred: Callable[[Resource], bool] = lambda r: True) -> Resource:
+    for r in resources:
+        if r.type == typ and pred(r):
+            return r
+    raise NoTarget(f"no {typ} matching the mutation's target")
+
+
+def tag(key: str, value: str) -> Callable[[Resource], bool]:
+    return lambda r: (r.props.get("tags") or {}).get(key) == value
+
+
+def add(resources: list[Resource], like: Resource, typ: str, name: str, props: dict, provider: Provider | None = None) -> Resource:
+    urn = like.urn.rsplit("::", 2)[0] + f"::{typ}::{name}"
+    r = Resource(urn, typ, name, props, provider or like.provider, None, [])
+    resources.append(r)
+    return r
+
+
+def doc(statements: list) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def london(r: Resource) -> Provider:
+    p = r.provider
+    return Provider(p.urn.replace(p.name, "london"), p.type, "london", {**p.props, "region": "eu-west-2"})
+
+
+# Each mutation: change `resources` in place; return the name of the resource that must be reported.
+
+def m_table_london(rs):
+    t = find(rs, "aws:dynamodb/table:Table", tag("data-class", "personal"))
+    t.provider = london(t)
+    return t.name
+
+
+def m_lambda_us_east_1(rs):
+    f = find(rs, "aws:lambda/function:Function")
+    f.props["region"] = "us-east-1"
+    return f.name
+
+
+def m_edge_env(rs):
+    f = find(rs, "aws:lambda/function:Function", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+    f.props["environment"] = {"variables": {"TABLE": "appx-posts"}}
+    return f.name
+
+
+def m_replica_london(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["region"] = "eu-west-2"
+    return r.name
+
+
+def m_restricted_replica_outside_zone(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["region"] = "eu-north-1"  # EU, but not in zone 'eu'
+    return r.name
+
+
+def m_restricted_inline_replica_eu_west_2(rs):
+    t = find(rs, "aws:dynamodb/table:Table", tag("data-class", "restricted"))
+    t.props.setdefault("replicas", []).append({"regionName": "eu-west-2", "kmsKeyArn": "k", "pointInTimeRecovery": True,
+                                               "deletionProtectionEnabled": True})
+    return t.name
+
+
+def m_field_key_replica_outside_zone(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("purpose", "field-encryption"))
+    k.props["region"] = "eu-south-1"
+    return k.name
+
+
+def m_posts_replica_us(rs):
+    t = find(rs, "aws:dynamodb/table:Table", tag("data-class", "personal"))
+    t.props["replicas"] = [*(t.props.get("replicas") or []), {"regionName": "us-east-1", "kmsKeyArn": "k",
+                                                              "pointInTimeRecovery": True, "deletionProtectionEnabled": True}]
+    return t.name
+
+
+def m_stray_us_east_1_cert(rs):
+    c = find(rs, "aws:acm/certificate:Certificate", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+    add(rs, c, c.type, "stray-cert", dict(c.props), c.provider)
+    return "stray-cert"
+
+
+def m_queue_unclassified(rs):
+    q = find(rs, "aws:sqs/queue:Queue")
+    q.props["tags"] = {k: v for k, v in (q.props.get("tags") or {}).items() if k != "data-class"}
+    return q.name
+
+
+def m_dlq_public(rs):
+    q = find(rs, "aws:sqs/queue:Queue", tag("role", "dead-letter"))
+    q.props["tags"] = {**q.props["tags"], "data-class": "public"}
+    return q.name
+
+
+def m_table_no_cmk(rs):
+    t = find(rs, "aws:dynamodb/table:Table")
+    t.props["serverSideEncryption"] = {"enabled": True}
+    return t.name
+
+
+def m_replica_no_cmk(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica")
+    r.props.pop("kmsKeyArn", None)
+    return r.name
+
+
+def m_queue_no_cmk(rs):
+    q = find(rs, "aws:sqs/queue:Queue")
+    q.props.pop("kmsMasterKeyId", None)
+    return q.name
+
+
+def m_log_group_no_cmk(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup")
+    g.props.pop("kmsKeyId", None)
+    return g.name
+
+
+def m_lambda_env_no_cmk(rs):
+    f = find(rs, "aws:lambda/function:Function", lambda r: bool((r.props.get("environment") or {}).get("variables")))
+    f.props.pop("kmsKeyArn", None)
+    return f.name
+
+
+def m_add_plain_bucket(rs):
+    add(rs, rs[-1], "aws:s3/bucket:Bucket", "exports", {"tags": {"data-class": "personal"}})
+    return "exports"
+
+
+def m_add_topic_aws_key(rs):
+    add(rs, rs[-1], "aws:sns/topic:Topic", "alerts", {"kmsMasterKeyId": "alias/aws/sns", "tags": {"data-class": "public"}})
+    return "alerts"
+
+
+def m_drop_zone_key(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("purpose", "field-encryption"))
+    rs.remove(k)
+    return find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted")).name
+
+
+def m_key_rotation_off(rs):
+    k = find(rs, "aws:kms/key:Key", tag("purpose", "data-at-rest"))
+    k.props["enableKeyRotation"] = False
+    return k.name
+
+
+def m_key_bypass(rs):
+    k = find(rs, "aws:kms/key:Key")
+    k.props["bypassPolicyLockoutSafetyCheck"] = True
+    return k.name
+
+
+def m_key_public(rs):
+    k = find(rs, "aws:kms/key:Key", tag("purpose", "data-at-rest"))
+    policy = json.loads(k.props["policy"])
+    policy["Statement"].append({"Sid": "Everyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:Decrypt", "Resource": "*"})
+    k.props["policy"] = json.dumps(policy)
+    return k.name
+
+
+def m_log_forever(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup")
+    g.props.pop("retentionInDays", None)
+    return g.name
+
+
+def m_queue_14_days(rs):
+    q = find(rs, "aws:sqs/queue:Queue", tag("data-class", "personal"))
+    q.props["messageRetentionSeconds"] = 1_209_600
+    return q.name
+
+
+def m_pitr_35_days(rs):
+    t = find(rs, "aws:dynamodb/table:Table")
+    t.props["pointInTimeRecovery"] = {"enabled": True, "recoveryPeriodInDays": 35}
+    return t.name
+
+
+def m_pitr_off(rs):
+    t = find(rs, "aws:dynamodb/table:Table")
+    t.props["pointInTimeRecovery"] = {"enabled": False}
+    return t.name
+
+
+def m_deletion_protection_off(rs):
+    t = find(rs, "aws:dynamodb/tableReplica:TableReplica")
+    t.props["deletionProtectionEnabled"] = False
+    return t.name
+
+
+def m_cloudfront_tls1(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props["viewerCertificate"] = {**d.props["viewerCertificate"], "minimumProtocolVersion": "TLSv1"}
+    return d.name
+
+
+def m_cloudfront_allow_all(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props["defaultCacheBehavior"] = {**d.props["defaultCacheBehavior"], "viewerProtocolPolicy": "allow-all"}
+    return d.name
+
+
+def m_origin_tls1(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    origin = next(o for o in d.props["origins"] if o.get("customOriginConfig"))
+    origin["customOriginConfig"]["originSslProtocols"] = ["TLSv1", "TLSv1.2"]
+    return d.name
+
+
+def m_no_waf(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props.pop("webAclId", None)
+    return d.name
+
+
+def m_api_domain_tls10(rs):
+    d = find(rs, "aws:apigatewayv2/domainName:DomainName")
+    d.props["domainNameConfiguration"] = {**d.props["domainNameConfiguration"], "securityPolicy": "TLS_1_0"}
+    return d.name
+
+
+def m_stage_no_logs(rs):
+    s = find(rs, "aws:apigatewayv2/stage:Stage")
+    s.props.pop("accessLogSettings", None)
+    return s.name
+
+
+def m_iam_star_action(rs):
+    p = find(rs, "aws:iam/rolePolicy:RolePolicy")
+    policy = json.loads(p.props["policy"])
+    policy["Statement"][0]["Action"] = "*"
+    p.props["policy"] = json.dumps(policy)
+    return p.name
+
+
+def m_iam_dynamodb_star_resource(rs):
+    p = find(rs, "aws:iam/rolePolicy:RolePolicy", lambda r: "dynamodb:" in str(r.props.get("policy")))
+    policy = json.loads(p.props["policy"])
+    for st in policy["Statement"]:
+        if any(str(a).startswith("dynamodb:") for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])):
+            st["Resource"] = "*"
+    p.props["policy"] = json.dumps(policy)
+    return p.name
+
+
+def m_permission_no_source(rs):
+    p = find(rs, "aws:lambda/permission:Permission")
+    p.props.pop("sourceArn", None)
+    return p.name
+
+
+def m_public_function_url(rs):
+    f = find(rs, "aws:lambda/function:Function")
+    add(rs, f, "aws:lambda/functionUrl:FunctionUrl", "api-url", {"functionName": f.props.get("name"), "authorizationType": "NONE"})
+    return "api-url"
+
+
+def m_queue_no_dlq(rs):
+    q = find(rs, "aws:sqs/queue:Queue", lambda r: not (r.props.get("tags") or {}).get("role"))
+    q.props.pop("redrivePolicy", None)
+    q.dependencies = [d for d in q.dependencies if "aws:sqs/queue:Queue" not in d]
+    for r in [r for r in rs if r.type == "aws:sqs/redrivePolicy:RedrivePolicy"]:
+        rs.remove(r)
+    return q.name
+
+
+def m_latency_no_health_check(rs):
+    r = find(rs, "aws:route53/record:Record", lambda r: bool(r.props.get("latencyRoutingPolicies")))
+    r.props.pop("healthCheckId", None)
+    return r.name
+
+
+@dataclass(frozen=True)
+class Mutation:
+    rule: str
+    stack: str
+    what: str
+    apply: Callable[[list[Resource]], str]
+
+
+MUTATIONS = [
+    Mutation("eu-regions", HOME, "personal table created through a London (eu-west-2) provider", m_table_london),
+    Mutation("eu-regions", GLOBAL, "Lambda@Edge function given environment variables (no longer edge-shaped)", m_edge_env),
+    Mutation("eu-regions", CELL, "restricted TableReplica moved to eu-west-2", m_replica_london),
+    Mutation("eu-regions", CELL, "ordinary regional Lambda moved to us-east-1", m_lambda_us_east_1),
+    Mutation("restricted-data-residency", CELL, "restricted TableReplica moved to eu-north-1 (EU, outside zone)", m_restricted_replica_outside_zone),
+    Mutation("restricted-data-residency", HOME, "restricted table gets an inline replica in eu-west-2", m_restricted_inline_replica_eu_west_2),
+    Mutation("field-key-residency", CELL, "field-key replica moved to eu-south-1", m_field_key_replica_outside_zone),
+    Mutation("table-replicas-in-eu", HOME, "personal table gets an inline replica in us-east-1", m_posts_replica_us),
+    Mutation("edge-carve-out-wired", GLOBAL, "stray us-east-1 certificate not used by CloudFront", m_stray_us_east_1_cert),
+    Mutation("data-classification", CELL, "queue loses its data-class tag", m_queue_unclassified),
+    Mutation("data-class-propagation", CELL, "DLQ of a personal queue classified public", m_dlq_public),
+    Mutation("dynamodb-cmk-encryption", HOME, "table SSE without a CMK", m_table_no_cmk),
+    Mutation("dynamodb-cmk-encryption", CELL, "TableReplica without kmsKeyArn", m_replica_no_cmk),
+    Mutation("sqs-cmk-encryption", CELL, "queue without a CMK", m_queue_no_cmk),
+    Mutation("log-group-cmk-encryption", CELL, "log group without a CMK", m_log_group_no_cmk),
+    Mutation("lambda-env-cmk-encryption", CELL, "function env vars without a CMK", m_lambda_env_no_cmk),
+    Mutation("s3-cmk-encryption", CELL, "unencrypted S3 bucket added", m_add_plain_bucket),
+    Mutation("sns-cmk-encryption", CELL, "SNS topic with the AWS-managed key added", m_add_topic_aws_key),
+    Mutation("restricted-table-zone-key", CELL, "zone field-key replica removed next to a restricted replica", m_drop_zone_key),
+    Mutation("kms-key-rotation", CELL, "data key rotation off", m_key_rotation_off),
+    Mutation("kms-no-lockout-bypass", CELL, "key bypasses the lockout safety check", m_key_bypass),
+    Mutation("kms-no-public-principal", CELL, "key policy allows Principal AWS:*", m_key_public),
+    Mutation("log-retention", CELL, "log group without retention", m_log_forever),
+    Mutation("queue-retention", CELL, "personal queue keeps messages 14 days", m_queue_14_days),
+    Mutation("pitr-recovery-period", HOME, "PITR recovery period 35 days", m_pitr_35_days),
+    Mutation("dynamodb-pitr", HOME, "PITR off", m_pitr_off),
+    Mutation("dynamodb-deletion-protection", CELL, "TableReplica deletion protection off", m_deletion_protection_off),
+    Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront minimum TLSv1", m_cloudfront_tls1),
+    Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront default behavior allow-all", m_cloudfront_allow_all),
+    Mutation("cloudfront-origin-tls", GLOBAL, "origin allows TLSv1", m_origin_tls1),
+    Mutation("cloudfront-waf", GLOBAL, "WAF detached", m_no_waf),
+    Mutation("api-domain-tls", CELL, "API domain on TLS_1_0", m_api_domain_tls10),
+    Mutation("api-stage-access-logging", CELL, "stage without access logs", m_stage_no_logs),
+    Mutation("iam-no-wildcard-action", CELL, "role policy allows Action *", m_iam_star_action),
+    Mutation("iam-data-actions-scoped", CELL, "dynamodb actions on Resource *", m_iam_dynamodb_star_resource),
+    Mutation("lambda-permission-source-arn", CELL, "invoke permission without sourceArn", m_permission_no_source),
+    Mutation("lambda-url-auth", CELL, "public function URL (auth NONE) added", m_public_function_url),
+    Mutation("sqs-dead-letter-queue", CELL, "queue loses its redrive policy", m_queue_no_dlq),
+    Mutation("latency-records-health-checked", GLOBAL, "latency record without health check", m_latency_no_health_check),
+]
+
+
+@dataclass
+class Outcome:
+    mutation: Mutation
+    killed: bool
+    detail: str
+
+
+def run_mutations(stacks: dict[str, list[Resource]] | None = None, analyzer: OfflineAnalyzer | None = None,
+                  only: list[str] | None = None) -> list[Outcome]:
+    analyzer = analyzer or OfflineAnalyzer()
+    if stacks is None:
+        stacks = load_stacks(sorted({m.stack for m in MUTATIONS if not only or m.stack in only}))
+    outcomes = []
+    for m in MUTATIONS:
+        if m.stack not in stacks:
+            continue
+        resources = copy.deepcopy(stacks[m.stack])
+        try:
+            target = m.apply(resources)
+        except NoTarget as exc:
+            outcomes.append(Outcome(m, False, f"mutation found no target: {exc}"))
+            continue
+        result = analyzer.evaluate(resources)
+        hits = [d for d in result.diagnostics if d.policy == m.rule and d.urn.endswith(f"::{target}")]
+        fixes = [r for r in result.remediations if r.policy == m.rule and r.urn.endswith(f"::{target}")]
+        if hits:
+            outcomes.append(Outcome(m, True, f"{hits[0].level}: {hits[0].message}"))
+        elif fixes:
+            outcomes.append(Outcome(m, True, f"remediated: {fixes[0].changed()}"))
+        else:
+            outcomes.append(Outcome(m, False, f"survived; other reports: {sorted({d.policy for d in result.diagnostics})}"))
+    return outcomes
+
+
+def load_stacks(names: list[str]) -> dict[str, list[Resource]]:
+    from tools.stack_runner import run_stack
+
+    return {name: from_stack_run(run_stack(name)) for name in names}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m policy.mutations", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", action="append", help="only mutations of this stack (repeatable)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    outcomes = run_mutations(only=args.stack)
+    killed = sum(o.killed for o in outcomes)
+    rules = {o.mutation.rule for o in outcomes}
+    rate = 100.0 * killed / len(outcomes) if outcomes else 0.0
+    if args.json:
+        print(json.dumps({"killed": killed, "total": len(outcomes), "killRate": rate, "rules": len(rules),
+                          "mutations": [{"rule": o.mutation.rule, "stack": o.mutation.stack, "what": o.mutation.what,
+                                         "killed": o.killed, "detail": o.detail} for o in outcomes]}, indent=2))
+    else:
+        for o in outcomes:
+            print(f"{'KILLED ' if o.killed else 'SURVIVED'} {o.mutation.rule:32} {o.mutation.stack:13} {o.mutation.what}")
+            if not o.killed:
+                print(f"         {o.detail}")
+        print(f"kill rate: {killed}/{len(outcomes)} = {rate:.1f}% over {len(rules)} rules")
+    return 0 if outcomes and killed == len(outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
