@@ -60,7 +60,7 @@ class StreamApp:
             self.log.warning("record from an unknown table ignored", table=table)
 
     def __call__(self, event: dict, context: object = None) -> dict:
-        processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+        processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
         return process_partial_response(event=event, record_handler=self.record, processor=processor, context=context)
 
 

@@ -49,7 +49,7 @@ class WorkerApp:
         self.log.info("queued write applied", messageId=record.message_id, op=op["op"], requestId=op.get("requestId"))
 
     def __call__(self, event: dict, context: object = None) -> dict:
-        processor = BatchProcessor(event_type=EventType.SQS)
+        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         return process_partial_response(event=event, record_handler=self.record, processor=processor, context=context)
 
 
