@@ -105,13 +105,13 @@ def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
                 KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in spec.keys],
                 AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
                 BillingMode="PAY_PER_REQUEST",
-                # Every table streams locally: global-table replication is emulated from streams
-                # (AWS enables streams on every global table too).
-                StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
                 Tags=[{"Key": "data-class", "Value": spec.data_class}],
             )
             if spec.gsis:
                 args["GlobalSecondaryIndexes"] = list(spec.gsis)
+            # Global tables stream (AWS enables it; replication is emulated from the streams).
+            if spec.stream_to_function or (spec.replicated and len(spec.replicas) > 1):
+                args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
             ddb.create_table(**args)
             if spec.ttl_attribute:
                 ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute})

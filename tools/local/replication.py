@@ -44,7 +44,7 @@ class Replicator:
     # ------------------------------------------------------------------ input
     def observe(self, region: str, spec: TableSpec, record, seen: float) -> None:
         """Called by a cell's stream reader for every new record of `spec` in `region`."""
-        if len(spec.replicas) < 2:
+        if not spec.replicated or len(spec.replicas) < 2:
             return
         ddb = record.record["dynamodb"]
         key = (region, spec.name, _canon(ddb["Keys"]), _canon(ddb.get("NewImage")))

@@ -58,10 +58,11 @@ class TableSpec:
     name: str
     data_class: str
     keys: tuple[tuple[str, str], ...]  # (attribute, HASH|RANGE)
-    replicas: tuple[str, ...]  # regions holding a replica
+    replicas: tuple[str, ...]  # regions holding the table (a replica of it when `replicated`)
     stream_to_function: bool  # the stream function is triggered by this table
     ttl_attribute: str | None = None
     gsis: tuple[dict, ...] = ()
+    replicated: bool = True  # a global table; False: an independent table per region
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,8 @@ def load_topology(root: Path) -> Topology:
                    "Projection": {"ProjectionType": "ALL"}},),
         )
     )
-    tables.append(TableSpec(FEED_TABLE, "public", (("pk", "HASH"), ("sk", "RANGE")), everywhere, False))
+    # The feed is a regional projection (docs/runtime-contract.md): in every cell, not replicated.
+    tables.append(TableSpec(FEED_TABLE, "public", (("pk", "HASH"), ("sk", "RANGE")), everywhere, False, replicated=False))
     tables.append(TableSpec(IDEMPOTENCY_TABLE, "personal", (("id", "HASH"),), everywhere, False, ttl_attribute="expiration"))
 
     global_stacks = [s for s in project.stacks.values() if s.role == "global"]
