@@ -50,13 +50,16 @@ def _quiet_runtime_noise() -> None:
 
 def describe(resource) -> dict:
     """Region (as AWS resolves it) and classification of an analyzer resource."""
-    from policy.rules._common import DATA_CLASS_TAG, ZONE_TAG, region_of, tags_of
+    from policy.rules._common import DATA_CLASS_TAG, GLOBAL_TYPE_PREFIXES, ZONE_TAG, region_of, tags_of
 
     custom = resource.type.startswith("aws:")
     tags = tags_of(resource.props)
+    region = region_of(resource.props, resource.provider) if custom else None
+    if custom and resource.type.startswith(GLOBAL_TYPE_PREFIXES):
+        region = "global"  # IAM, Route 53, CloudFront: no regional data plane
     return {
         "urn": resource.urn, "type": resource.type, "name": resource.name,
-        "region": region_of(resource.props, resource.provider) if custom else None,
+        "region": region,
         "dataClass": tags.get(DATA_CLASS_TAG), "zone": tags.get(ZONE_TAG),
     }
 

@@ -209,6 +209,13 @@ def iam_documents(resource_type: str, props: Mapping[str, Any]) -> Iterable[tupl
                 yield f"inlinePolicies[{i}] {inline.get('name', '')}".strip(), inline.get("policy")
 
 
+def num(value: Any) -> Any:
+    """A number as written in config (Struct numbers arrive as floats: 30.0 -> 30)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def rank(cls: str | None) -> int:
     return CLASS_RANK.get(cls or "", -1)
 

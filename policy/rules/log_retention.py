@@ -4,7 +4,7 @@ the longest CloudWatch-supported retention not above the configured maximum."""
 
 from components.config import LOG_RETENTION_DAYS
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, plain, resource_rule
+from policy.rules._common import LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, num, plain, resource_rule
 
 DEFAULT_MAX_DAYS = 30
 
@@ -19,7 +19,7 @@ def _check(args):
     if not days:
         yield f"keeps logs forever (no retentionInDays). Fix: set retentionInDays to at most {limit}"
     elif int(days) > limit:
-        yield f"keeps logs {days} days, more than the allowed {limit}. Fix: set retentionInDays to at most {limit}"
+        yield f"keeps logs {num(days)} days, more than the allowed {limit}. Fix: set retentionInDays to at most {limit}"
 
 
 def remediated_days(limit: int) -> int:

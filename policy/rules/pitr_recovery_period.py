@@ -2,7 +2,7 @@
 gone from every backup within that period (GDPR Art. 5(1)(e) and Art. 17). DynamoDB's default is
 35 days, so the period must be set explicitly."""
 
-from policy.rules._common import TABLE, EnforcementLevel, Severity, conf, int_schema, resource_rule, truthy
+from policy.rules._common import TABLE, EnforcementLevel, Severity, conf, int_schema, num, resource_rule, truthy
 
 DEFAULT_MAX_DAYS = 14
 
@@ -17,7 +17,7 @@ def _check(args):
         yield (f"keeps PITR backups for the default 35 days. Fix: set pointInTimeRecovery.recoveryPeriodInDays "
                f"to at most {limit}")
     elif int(days) > limit:
-        yield (f"keeps PITR backups {days} days, more than the allowed {limit}. Fix: set "
+        yield (f"keeps PITR backups {num(days)} days, more than the allowed {limit}. Fix: set "
                f"pointInTimeRecovery.recoveryPeriodInDays to at most {limit}")
 
 

@@ -4,7 +4,7 @@ Art. 32(1)(b)/(c): a poison message must not be lost or retried forever)."""
 import json
 from collections.abc import Mapping
 
-from policy.rules._common import QUEUE, EnforcementLevel, Severity, conf, depends_on, int_schema, stack_rule
+from policy.rules._common import num, QUEUE, EnforcementLevel, Severity, conf, depends_on, int_schema, stack_rule
 
 DEFAULT_MAX_RECEIVE = 10
 
@@ -88,7 +88,7 @@ def _check(args):
         if isinstance(count, str) and count.isdigit():
             count = int(count)
         if isinstance(count, bool) or not isinstance(count, (int, float)) or not 1 <= count <= limit:
-            yield q, f"has redrivePolicy.maxReceiveCount={count!r}. Fix: set it between 1 and {limit}"
+            yield q, f"has redrivePolicy.maxReceiveCount={num(count)!r}. Fix: set it between 1 and {limit}"
 
 
 POLICY = stack_rule(

@@ -32,3 +32,14 @@ def shipped_stacks():
     from tools.stack_runner import run_stack
 
     return {name: from_stack_run(run_stack(name)) for name in shipped_stack_names()}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_stack_config():
+    """Mock stack runs leave their config in the Pulumi runtime; synthetic tests must not see it
+    (the pack falls back to the stack's aws:region, as under the CLI)."""
+    from pulumi.runtime import config
+
+    token = config.CONFIG.set({})
+    yield
+    config.CONFIG.reset(token)
