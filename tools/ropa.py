@@ -1,0 +1,261 @@
+"""Record of processing (GDPR Art. 30), derived from the program, never hand-written.
+
+    python -m tools.ropa                 # Markdown for every shipped stack (what docs/record-of-processing.md holds)
+    python -m tools.ropa --stack global  # one stack
+    python -m tools.ropa --json          # machine-readable
+    python -m tools.ropa --write         # regenerate docs/record-of-processing.md
+    python -m tools.ropa --check         # exit 1 if docs/record-of-processing.md is stale
+
+Runs every stack under mocks (`tools.stack_runner.run_stack`) and lists, per data class, each
+data-bearing resource the program registers: where it lives (its region and its replicas'), the
+customer-managed key that encrypts it, how long data is kept and the backup (PITR) window. Field
+encryption keys are listed per residency zone: where restricted fields can be decrypted.
+Exit 2 on a configuration or program error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from components.errors import ConfigError  # noqa: E402
+
+DOC = ROOT / "docs" / "record-of-processing.md"
+CLASS_ORDER = ("restricted", "personal", "public", None)
+KIND = {
+    "aws:dynamodb/table:Table": "DynamoDB table",
+    "aws:dynamodb/tableReplica:TableReplica": "DynamoDB table replica",
+    "aws:sqs/queue:Queue": "SQS queue",
+    "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
+    "aws:s3/bucket:Bucket": "S3 bucket",
+    "aws:s3/bucketV2:BucketV2": "S3 bucket",
+    "aws:sns/topic:Topic": "SNS topic",
+    "aws:kinesis/stream:Stream": "Kinesis stream",
+}
+
+
+def _num(value):
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _key_index(run) -> dict[str, str]:
+    """Key ARN / id -> 'logical name (purpose)' for the stack's KMS keys and replica keys."""
+    index: dict[str, str] = {}
+    for r in run.resources:
+        if r.type not in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey"):
+            continue
+        tags = r.props.get("tags") or {}
+        label = r.name + (f" ({tags['purpose']})" if tags.get("purpose") else "")
+        for value in (r.outputs.get("arn"), r.outputs.get("keyId"), r.outputs.get("id"), r.urn):
+            if value:
+                index[str(value)] = label
+    return index
+
+
+def _key(value, keys: dict[str, str]) -> str:
+    if not value:
+        return "AWS-owned/managed key (no CMK)"
+    return keys.get(str(value), str(value))
+
+
+def _retention(r) -> str:
+    p = r.props
+    if r.type == "aws:cloudwatch/logGroup:LogGroup":
+        days = p.get("retentionInDays")
+        return f"{_num(days)} days" if days else "forever (no retention set)"
+    if r.type == "aws:sqs/queue:Queue":
+        seconds = _num(p.get("messageRetentionSeconds") or 345600)
+        return f"{seconds} s ({seconds / 86400:g} days)"
+    if r.type in ("aws:dynamodb/table:Table", "aws:dynamodb/tableReplica:TableReplica"):
+        ttl = p.get("ttl") or {}
+        if ttl.get("enabled") and ttl.get("attributeName"):
+            return f"until item TTL `{ttl['attributeName']}` or erasure"
+        return "until erased (Art. 17 erasure propagates to every replica)"
+    return "-"
+
+
+def _backup(r, tables_by_name: dict) -> str:
+    p = r.props
+    if r.type == "aws:dynamodb/table:Table":
+        pitr = p.get("pointInTimeRecovery") or {}
+        if not pitr.get("enabled"):
+            return "none (PITR off)"
+        return f"PITR {_num(pitr.get('recoveryPeriodInDays') or 35)} days"
+    if r.type == "aws:dynamodb/tableReplica:TableReplica":
+        return "PITR (period of the global table)" if p.get("pointInTimeRecovery") else "none (PITR off)"
+    return "none"
+
+
+def _regions(run, r) -> list[str]:
+    own = run.region_of(r)
+    regions = [own] + [x.get("regionName") for x in (r.props.get("replicas") or []) if x.get("regionName")]
+    return regions
+
+
+def _physical(r) -> str:
+    return str(r.props.get("name") or r.name)
+
+
+def record_for(run) -> dict:
+    from policy.rules._common import DATA_BEARING
+
+    keys = _key_index(run)
+    tables = {str(r.props.get("name")): r for r in run.resources if r.type == "aws:dynamodb/table:Table"}
+    entries = []
+    for r in run.resources:
+        if r.type not in DATA_BEARING:
+            continue
+        tags = r.props.get("tags") or {}
+        p = r.props
+        key = {"aws:dynamodb/table:Table": (p.get("serverSideEncryption") or {}).get("kmsKeyArn"),
+               "aws:dynamodb/tableReplica:TableReplica": p.get("kmsKeyArn"),
+               "aws:sqs/queue:Queue": p.get("kmsMasterKeyId"),
+               "aws:cloudwatch/logGroup:LogGroup": p.get("kmsKeyId"),
+               "aws:sns/topic:Topic": p.get("kmsMasterKeyId")}.get(r.type)
+        name = _physical(r)
+        if r.type == "aws:dynamodb/tableReplica:TableReplica":
+            name = str(p.get("globalTableArn") or name).rsplit("/", 1)[-1] + " (replica)"
+        entries.append({
+            "dataClass": tags.get("data-class"), "zone": tags.get("residency-zone"), "resource": r.name,
+            "name": name, "kind": KIND.get(r.type, r.type), "regions": _regions(run, r),
+            "key": _key(key, keys), "retention": _retention(r), "backup": _backup(r, tables),
+            "table": str(p.get("globalTableArn") or "").rsplit("/", 1)[-1] if r.type == "aws:dynamodb/tableReplica:TableReplica"
+            else (name if r.type == "aws:dynamodb/table:Table" else None),
+        })
+    field_keys = []
+    for r in run.resources:
+        tags = r.props.get("tags") or {}
+        if r.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey") and tags.get("purpose") == "field-encryption":
+            field_keys.append({"zone": tags.get("residency-zone"), "resource": r.name, "region": run.region_of(r),
+                               "kind": "primary" if r.type == "aws:kms/key:Key" else "replica",
+                               "spec": r.props.get("keySpec") or r.props.get("customerMasterKeySpec") or "spec of the primary"})
+    entries.sort(key=lambda e: (CLASS_ORDER.index(e["dataClass"]) if e["dataClass"] in CLASS_ORDER else 9, e["kind"], e["name"]))
+    return {"stack": run.stack, "role": run.config.get("appx:role"), "region": run.config.get("aws:region"),
+            "entries": entries, "fieldKeys": field_keys}
+
+
+def build(stacks: list[str], root: Path = ROOT) -> list[dict]:
+    from tools.stack_runner import run_stack
+
+    records = [record_for(run_stack(s, root)) for s in stacks]
+    # A TableReplica's backups follow its global table's PITR period (set in the home stack).
+    periods = {e["table"]: e["backup"] for rec in records for e in rec["entries"]
+               if e["kind"] == "DynamoDB table" and e["table"]}
+    for rec in records:
+        for e in rec["entries"]:
+            if e["kind"] == "DynamoDB table replica" and e["backup"].startswith("PITR") and e["table"] in periods:
+                e["backup"] = f"{periods[e['table']]} (global table's period)"
+    return records
+
+
+def global_tables(records: list[dict]) -> dict[str, dict]:
+    """Table name -> data class, zone and every region holding a copy, across stacks."""
+    tables: dict[str, dict] = {}
+    for rec in records:
+        for e in rec["entries"]:
+            if not e.get("table"):
+                continue
+            t = tables.setdefault(e["table"], {"dataClass": e["dataClass"], "zone": e["zone"], "regions": {}})
+            for i, region in enumerate(e["regions"]):
+                role = "table" if e["kind"] == "DynamoDB table" and i == 0 else "replica"
+                t["regions"][region] = f"{role}, stack {rec['stack']}"
+    return tables
+
+
+def render_markdown(records: list[dict]) -> str:
+    from components.residency import RESIDENCY_FILE, load_residency
+
+    residency = load_residency(ROOT / RESIDENCY_FILE)
+    out = ["# Record of processing (GDPR Art. 30)", "",
+           "Generated by `python -m tools.ropa --write` from the resources the Pulumi program registers for each "
+           "shipped stack (run under mocks from the real `Pulumi.<stack>.yaml`). Do not edit by hand: "
+           "`python -m tools.ropa --check` fails when this file is stale.", "",
+           "Data classes: **restricted** (direct identifiers, contact data; pinned to a residency zone and "
+           "field-encrypted at the edge), **personal** (pseudonymous user content; anywhere in the EU), "
+           "**public** (no personal data).", "",
+           "Residency zones (`residency.yaml`): " + "; ".join(f"`{z.name}` = {', '.join(z.regions)}"
+                                                            for z in residency.zones.values()) + ".", ""]
+    summary: dict[str, set] = defaultdict(set)
+    for rec in records:
+        for e in rec["entries"]:
+            summary[e["dataClass"] or "unclassified"].update(e["regions"])
+    out += ["## Where each data class lives (all stacks)", "", "| data class | regions |", "|---|---|"]
+    for cls in [c for c in ("restricted", "personal", "public", "unclassified") if c in summary]:
+        out.append(f"| {cls} | {', '.join(sorted(summary[cls]))} |")
+    out.append("")
+    tables = global_tables(records)
+    if tables:
+        out += ["## DynamoDB tables and their copies (all stacks)", "", "| table | data class | regions holding a copy |",
+                "|---|---|---|"]
+        for name in sorted(tables, key=lambda n: (CLASS_ORDER.index(tables[n]["dataClass"]) if tables[n]["dataClass"] in CLASS_ORDER else 9, n)):
+            t = tables[name]
+            cls = (t["dataClass"] or "unclassified") + (f" (zone `{t['zone']}`)" if t["zone"] else "")
+            where = "; ".join(f"{region} ({how})" for region, how in t["regions"].items())
+            out.append(f"| `{name}` | {cls} | {where} |")
+        out.append("")
+    for rec in records:
+        out += [f"## Stack `{rec['stack']}` ({rec['role']}, aws:region {rec['region']})", ""]
+        if rec["entries"]:
+            out += ["| data class | resource | kind | regions | key | retention | backup window |",
+                    "|---|---|---|---|---|---|---|"]
+            for e in rec["entries"]:
+                cls = (e["dataClass"] or "**unclassified**") + (f" (zone `{e['zone']}`)" if e["zone"] else "")
+                out.append(f"| {cls} | `{e['name']}` | {e['kind']} | {', '.join(e['regions'])} | {e['key']} | "
+                           f"{e['retention']} | {e['backup']} |")
+        else:
+            out.append("No data-bearing resources.")
+        if rec["fieldKeys"]:
+            out += ["", "Field-encryption keys (restricted fields can be decrypted only where these exist):", ""]
+            for k in rec["fieldKeys"]:
+                out.append(f"- zone `{k['zone']}`: `{k['resource']}` ({k['kind']}, {k['spec']}) in {k['region']}")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.ropa", description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", action="append", help="only this stack (repeatable); default: every shipped stack")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--json", action="store_true")
+    mode.add_argument("--write", action="store_true", help=f"write {DOC.relative_to(ROOT)}")
+    mode.add_argument("--check", action="store_true", help=f"exit 1 if {DOC.relative_to(ROOT)} is stale")
+    args = parser.parse_args(argv)
+    from tools.preview import _quiet_runtime_noise, shipped_stack_names
+
+    _quiet_runtime_noise()
+    try:
+        stacks = args.stack or shipped_stack_names()
+        records = build(stacks)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        cause = exc.__cause__ or exc
+        print(f"error: {type(cause).__name__}: {cause}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    text = render_markdown(records)
+    if args.write:
+        DOC.write_text(text)
+        print(f"wrote {DOC.relative_to(ROOT)}")
+    elif args.check:
+        if not DOC.exists() or DOC.read_text() != text:
+            print(f"{DOC.relative_to(ROOT)} is stale: run `python -m tools.ropa --write`", file=sys.stderr)
+            return 1
+        print(f"{DOC.relative_to(ROOT)} is up to date")
+    else:
+        print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
