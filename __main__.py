@@ -26,6 +26,11 @@ def main() -> None:
         "appx:edge": appx.get_object("edge"),
     })
     home = aws.Provider(f"aws-{stack.region}", region=stack.region)
+    # CloudFront sends it to every origin and the API requires it, so nobody can reach the
+    # zone origins around the edge (which strips client-set x-appx-* headers).
+    origin_secret = appx.get_secret("originVerifySecret")
+    if origin_secret is None:
+        pulumi.log.warn("appx:originVerifySecret is not set: the regional origins also answer requests that bypass CloudFront")
 
     def stack_reference(region: str) -> pulumi.StackReference:
         return pulumi.StackReference(f"cell-{region}", stack_name=project.stack_reference_name(region))
@@ -34,13 +39,13 @@ def main() -> None:
         config = cell_config(project, stack)
         account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=home)).account_id
         owners = {region: stack_reference(region) for region in config.owner_regions}
-        cell = RegionalCell(f"cell-{stack.region}", RegionalCellArgs(config, account_id, owners), pulumi.ResourceOptions(provider=home))
+        cell = RegionalCell(f"cell-{stack.region}", RegionalCellArgs(config, account_id, owners, origin_secret), pulumi.ResourceOptions(provider=home))
         for key, value in cell.outputs.items():
             pulumi.export(key, value)
     else:
         edge_region = aws.Provider(f"aws-{EDGE_CONTROL_REGION}", region=EDGE_CONTROL_REGION)
         cells = {region: stack_reference(region) for region in project.cell_regions}
-        edge = GlobalEdge("appx", GlobalEdgeArgs(edge_config(project, stack), cells, edge_region), pulumi.ResourceOptions(provider=home))
+        edge = GlobalEdge("appx", GlobalEdgeArgs(edge_config(project, stack), cells, edge_region, origin_secret), pulumi.ResourceOptions(provider=home))
         pulumi.export("url", edge.url)
         pulumi.export("distributionId", edge.distribution_id)
 

@@ -21,6 +21,7 @@ class Grant:
 
     actions: tuple[str, ...]
     resources: tuple[pulumi.Input[str], ...]
+    condition: dict | None = None
 
 
 @dataclass
@@ -120,7 +121,12 @@ def trust_policy(*services: str) -> dict:
 def policy_document(grants: list[Grant]) -> pulumi.Output[str]:
     statements = [
         pulumi.Output.all(*g.resources).apply(
-            lambda resources, actions=g.actions: {"Effect": "Allow", "Action": list(actions), "Resource": sorted(set(resources))}
+            lambda resources, g=g: {
+                "Effect": "Allow",
+                "Action": list(g.actions),
+                "Resource": sorted(set(resources)),
+                **({"Condition": g.condition} if g.condition else {}),
+            }
         )
         for g in grants
     ]

@@ -16,6 +16,7 @@ CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+ORIGIN_VERIFY_HEADER = "x-appx-origin-verify"
 
 
 @dataclass
@@ -29,6 +30,7 @@ class EdgeDistributionArgs:
     personal_origin_host: str  # placeholder; Lambda@Edge rewrites to the user's zone origin
     allowed_countries: list[str] | None  # None: no geo restriction
     price_class: str
+    origin_secret: pulumi.Input[str] | None = None
 
 
 class EdgeDistribution(pulumi.ComponentResource):
@@ -56,6 +58,8 @@ class EdgeDistribution(pulumi.ComponentResource):
         )
         personal_forwarding = aws.cloudfront.OriginRequestPolicy(
             f"{name}-personal",
+            # With caching disabled, "all viewer headers" includes Authorization (an origin request
+            # policy may not name it explicitly); Lambda@Edge then rewrites Host to the zone origin.
             comment="Personal routes: every viewer header (Authorization, Idempotency-Key) plus the viewer's country",
             cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(cookie_behavior="none"),
             headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
@@ -72,6 +76,9 @@ class EdgeDistribution(pulumi.ComponentResource):
                 domain_name=host,
                 connection_attempts=2,
                 connection_timeout=3,
+                custom_headers=[aws.cloudfront.DistributionOriginCustomHeaderArgs(name=ORIGIN_VERIFY_HEADER, value=args.origin_secret)]
+                if args.origin_secret is not None
+                else None,
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
                     http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=["TLSv1.2"],
                     origin_read_timeout=10, origin_keepalive_timeout=5,

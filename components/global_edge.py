@@ -25,6 +25,8 @@ class GlobalEdgeArgs:
     config: EdgeConfig
     cells: Mapping[str, pulumi.StackReference]  # region -> the cell stack
     edge_provider: aws.Provider  # us-east-1
+    # Sent by CloudFront to every origin as x-appx-origin-verify; the cells' API requires it.
+    origin_secret: pulumi.Output[str] | None = None
 
 
 class GlobalEdge(pulumi.ComponentResource):
@@ -62,6 +64,7 @@ class GlobalEdge(pulumi.ComponentResource):
                 personal_origin_host=next(iter(residency.zones.values())).origin_host(dns.domain),
                 allowed_countries=list(residency.countries) if residency.unmapped_countries == DENY else None,
                 price_class=settings.price_class,
+                origin_secret=args.origin_secret,
             ),
             child,
         )

@@ -37,6 +37,7 @@ class RegionalCellArgs:
     account_id: pulumi.Input[str]
     # region -> StackReference of the cell that owns a table or key this cell replicates
     owners: Mapping[str, pulumi.StackReference]
+    origin_secret: pulumi.Output[str] | None = None  # see GlobalEdgeArgs.origin_secret
 
 
 class RegionalCell(pulumi.ComponentResource):
@@ -104,6 +105,8 @@ class RegionalCell(pulumi.ComponentResource):
             "APPX_QUEUE_URL": queue.url,
             "APPX_KEY_PROVIDER": "kms",
         }
+        if args.origin_secret is not None:
+            environment["APPX_ORIGIN_SECRET"] = args.origin_secret
         restricted_arns = tuple(t.arn for t in restricted)
         posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
         field_key_arns = tuple(k.arn for k in field_keys)
@@ -132,7 +135,9 @@ class RegionalCell(pulumi.ComponentResource):
         concurrency = settings.reserved_concurrency
         api = function("api", [
             *write_grants,
-            Grant(("kms:Decrypt", "kms:DescribeKey"), field_key_arns),
+            # Only the decryption the envelope format uses; DescribeKey backs the deep /health.
+            Grant(("kms:Decrypt",), field_key_arns, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}),
+            Grant(("kms:DescribeKey",), field_key_arns),
             Grant(("sqs:SendMessage", "sqs:GetQueueAttributes"), (queue.arn,)),
         ], concurrency.api)
         worker = function("worker", [

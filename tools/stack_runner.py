@@ -220,9 +220,20 @@ def _asset(value):
     return str(value)
 
 
+def _unwrap_secrets(value):
+    if isinstance(value, dict):
+        if rpc._special_sig_key in value and value[rpc._special_sig_key] == rpc._special_secret_sig:
+            return _unwrap_secrets(value["value"])
+        return {k: _unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(v) for v in value]
+    return value
+
+
 def _to_plain(value):
-    """Registered values as JSON-like data; assets and archives keep their content or path."""
-    return json.loads(json.dumps(value, default=_asset))
+    """Registered values as JSON-like data: secrets unwrapped (this is a local view), assets and
+    archives reduced to their content or path."""
+    return _unwrap_secrets(json.loads(json.dumps(value, default=_asset)))
 
 
 def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:

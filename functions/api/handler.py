@@ -37,6 +37,7 @@ RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
 REQUIRED_AT_SIGNUP = ("email", "name")
 ZONE_HEADER = "x-appx-zone"
 SUBJECT_HEADER = "x-appx-subject"
+ORIGIN_HEADER = "x-appx-origin-verify"
 MAX_BODY_BYTES = 64 * 1024
 MAX_POST_CHARS = 1000
 FEED_DEFAULT, FEED_MAX = 20, 100
@@ -256,6 +257,17 @@ class ApiApp:
         def _error(exc: Exception):
             self.log.error("unhandled error", error=exc.__class__.__name__, code=aws.error_code(exc))
             return _problem(Problem(500, "internal", "internal error"))
+
+        def through_edge_only(app, next_middleware):
+            # Route 53 health checks cannot send custom headers; /health reveals nothing personal.
+            secret = self.cfg.origin_secret
+            if secret and app.current_event.path != "/health":
+                supplied = (app.current_event.headers or {}).get(ORIGIN_HEADER) or ""
+                if not hmac.compare_digest(supplied.encode(), secret.encode()):
+                    raise Problem(403, "not-through-edge", "requests must come through the application's edge")
+            return next_middleware(app)
+
+        r.use(middlewares=[through_edge_only])
 
         @r.get("/health")
         def health():

@@ -23,6 +23,9 @@ class RegionConfig:
     key_provider: str = "kms"
     service: str = "appx"
     endpoint_url: str | None = None
+    # Shared secret CloudFront adds to every origin request; when set, the API refuses
+    # requests without it so the origins cannot be used around the edge.
+    origin_secret: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def restricted_table(self, zone: str) -> str:
@@ -49,4 +52,5 @@ class RegionConfig:
             key_provider=env.get("APPX_KEY_PROVIDER", "kms"),
             service=env.get("POWERTOOLS_SERVICE_NAME", service),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
+            origin_secret=env.get("APPX_ORIGIN_SECRET") or None,
         )

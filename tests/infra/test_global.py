@@ -141,3 +141,21 @@ def test_application_alias_points_at_cloudfront_and_stack_exports_url(project, g
     assert sorted(r.props["type"] for r in aliases) == ["A", "AAAA"]
     assert all(r.props["aliases"][0]["name"] == distribution.outputs["domainName"] for r in aliases)
     assert global_run.outputs == {"url": f"https://{project.settings.app_host}", "distributionId": distribution.id}
+
+
+def test_origin_secret_reaches_every_origin_and_every_api(project_copy):
+    import yaml
+
+    from tools.stack_runner import run_stack
+
+    for name in ("eu-west-1", "eu-central-1", "eu-west-3", "global"):
+        path = project_copy / f"Pulumi.{name}.yaml"
+        document = yaml.safe_load(path.read_text())
+        document["config"]["appx:originVerifySecret"] = "not-a-real-secret"
+        path.write_text(yaml.safe_dump(document))
+    edge = run_stack("global", project_copy)
+    for origin in only(edge, "aws:cloudfront/distribution:Distribution").props["origins"]:
+        assert origin["customHeaders"] == [{"name": "x-appx-origin-verify", "value": "not-a-real-secret"}]
+    cell = run_stack("eu-west-3", project_copy)
+    api = next(f for f in cell.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-api")
+    assert api.props["environment"]["variables"]["APPX_ORIGIN_SECRET"] == "not-a-real-secret"

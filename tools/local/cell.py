@@ -28,11 +28,12 @@ class FaultState:
         self.slow_ms = 0
         self.replication_cut = False
         self.storage_down = False
+        self.breaker_forced = False
         self.since: float | None = None
 
     def as_dict(self) -> dict:
         return {"down": self.down, "slowMs": self.slow_ms, "replicationCut": self.replication_cut,
-                "storageDown": self.storage_down, "since": self.since}
+                "storageDown": self.storage_down, "breakerForced": self.breaker_forced, "since": self.since}
 
 
 class _Server(ThreadingHTTPServer):
@@ -142,6 +143,9 @@ class Cell:
             with functions.running(self.region, "api"):
                 result = self.handlers["api"](event, functions.LambdaContext("appx-api", self.region))
             status, hdrs, out = apigw.http_api_response(result)
+        except functions.Throttled:
+            self.stats["throttles"] += 1
+            return 503, [("Content-Type", "application/json"), ("Retry-After", "1")], b'{"message":"Service Unavailable"}'
         except Exception:  # a crashed Lambda: API Gateway answers 500 Internal Server Error
             self.stats["errors"] += 1
             with functions.running(self.region, "api"):

@@ -129,3 +129,92 @@ class LogCapture(io.TextIOBase):
 
 def make(root: Path, name: str, env: Mapping[str, str], **overrides) -> Callable[[dict, object], dict]:
     return load_module(root, name).make_handler(dict(env), **overrides)
+
+
+# Powertools' APIGatewayHttpResolver keeps the current event in a class attribute
+# (BaseRouter.current_event), shared by every resolver in the process: two API events running
+# at once in one process would read each other's request. Lambda never does that (one event
+# per environment, one environment per process), so locally API invocations are serialized.
+API_INVOCATION_LOCK = threading.Lock()
+
+
+class HandlerPool:
+    """Lambda execution environments of one function in one region.
+
+    Lambda never runs two events in the same environment at once, and the handlers keep
+    per-request state (the API's resolver holds the current event), so each concurrent request
+    gets its own environment: an idle one, or a new one (cold start) up to the reserved
+    concurrency; beyond that the caller waits, bounded by `wait_s`, then is throttled.
+    """
+
+    def __init__(self, factory: Callable[[], Callable], limit: int, on_create: Callable[[Callable], None] | None = None,
+                 serialize: threading.Lock | None = None):
+        self.factory, self.limit, self.on_create, self.serialize = factory, max(1, limit), on_create, serialize
+        self._idle: list[Callable] = []
+        self.instances: list[Callable] = []
+        self._cond = threading.Condition()
+        self._busy = 0
+        self.cold_starts = 0
+        self.throttles = 0
+
+    def warm(self) -> "HandlerPool":
+        with self._cond:
+            h = self._create()
+            self._idle.append(h)
+        return self
+
+    def _create(self) -> Callable:
+        h = self.factory()
+        self.instances.append(h)
+        self.cold_starts += 1
+        if self.on_create:
+            self.on_create(h)
+        return h
+
+    def _acquire(self, wait_s: float) -> Callable | None:
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            while True:
+                if self._idle:
+                    self._busy += 1
+                    return self._idle.pop()
+                if len(self.instances) < self.limit:
+                    self._busy += 1
+                    create = True
+                    break
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.throttles += 1
+                    return None
+                self._cond.wait(left)
+        try:
+            return self._create() if create else None
+        except BaseException:
+            with self._cond:
+                self._busy -= 1
+            raise
+
+    def _release(self, h: Callable) -> None:
+        with self._cond:
+            self._busy -= 1
+            self._idle.append(h)
+            self._cond.notify()
+
+    def __call__(self, event: dict, context: object, wait_s: float = 10.0):
+        h = self._acquire(wait_s)
+        if h is None:
+            raise Throttled()
+        try:
+            if self.serialize is not None:
+                with self.serialize:
+                    return h(event, context)
+            return h(event, context)
+        finally:
+            self._release(h)
+
+    def apps(self) -> list:
+        return [getattr(h, "app", None) for h in list(self.instances)]
+
+
+class Throttled(Exception):
+    """Reserved concurrency exhausted (API Gateway answers 503 for a throttled Lambda)."""

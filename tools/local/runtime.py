@@ -53,6 +53,11 @@ class Options:
     handler_factories: Mapping[str, Callable] | None = None
 
 
+def _in(region: str, name: str, fn):
+    with functions.running(region, name):
+        return fn()
+
+
 class Runtime:
     def __init__(self, root: Path = REPO_ROOT, options: Options | None = None):
         self.root = Path(root)
@@ -113,8 +118,14 @@ class Runtime:
             handlers = {}
             for name in ("api", "worker", "stream"):
                 if name in factories:
-                    with functions.running(region, name):
-                        handlers[name] = factories[name]({**env, "POWERTOOLS_SERVICE_NAME": f"appx-{name}"})
+                    fenv = {**env, "POWERTOOLS_SERVICE_NAME": f"appx-{name}"}
+                    make = (lambda f, e, r, n: lambda: _in(r, n, lambda: f(e)))(factories[name], fenv, region, name)
+                    if name == "api":
+                        limit = self.topology.reserved_concurrency.get(region, 100)
+                        handlers[name] = functions.HandlerPool(make, limit, on_create=self._on_api_instance(region),
+                                                               serialize=functions.API_INVOCATION_LOCK).warm()
+                    else:  # one poller per region feeds them: one environment is enough
+                        handlers[name] = make()
             self.cells[region] = Cell(self, region, env, handlers, port=o.cell_ports.get(region, 0))
         self.health = HealthChecker(self, self.health_interval, self.health_threshold, o.health_timeout_s)
         self.route53 = Route53(self, self.dns_ttl)
@@ -224,13 +235,17 @@ class Runtime:
                 f.storage_down = True
                 self.moto.faults.set(r, True, ("dynamodb",))  # the queue fallback stays up
             elif action == "breaker-open":
-                app = getattr(self.cells[r].handlers.get("api"), "app", None)
-                breaker = getattr(app, "breaker", None)
-                if breaker is None or not hasattr(breaker, "force_open"):
+                breakers = self._breakers(r)
+                if not breakers or not all(hasattr(b, "force_open") for b in breakers):
                     raise ValueError("the api handler exposes no circuit breaker (handler.app.breaker)")
-                breaker.force_open()
+                f.breaker_forced = True
+                for b in breakers:
+                    b.force_open()
             elif action == "recover":
-                f.down = f.replication_cut = f.storage_down = False
+                if f.breaker_forced:
+                    for b in self._breakers(r):
+                        b.success()
+                f.down = f.replication_cut = f.storage_down = f.breaker_forced = False
                 f.slow_ms = 0
                 self.moto.faults.set(r, False)
                 if region is None:
@@ -238,6 +253,27 @@ class Runtime:
             f.since = now if action != "recover" else None
         self.event(f"fault {action}", region=region or "all", ms=ms)
         return {"ok": True, "action": action, "region": region or "all", "at": now}
+
+    def _breakers(self, region: str) -> list:
+        pool = self.cells[region].handlers.get("api")
+        apps = pool.apps() if isinstance(pool, functions.HandlerPool) else [getattr(pool, "app", None)]
+        return [a.breaker for a in apps if a is not None and getattr(a, "breaker", None) is not None]
+
+    def _breaker_state(self, region: str) -> str | None:
+        states = {b.state for b in self._breakers(region)}
+        for s in ("open", "half-open", "closed"):
+            if s in states:
+                return s
+        return None
+
+    def _on_api_instance(self, region: str):
+        def hook(handler) -> None:
+            # A new environment while the breaker fault is on starts with its breaker open too.
+            cell = self.cells.get(region)
+            breaker = getattr(getattr(handler, "app", None), "breaker", None)
+            if cell is not None and cell.faults.breaker_forced and breaker is not None:
+                breaker.force_open()
+        return hook
 
     # ------------------------------------------------------------------ state & control API
     def state(self) -> dict:
@@ -247,7 +283,8 @@ class Runtime:
             regions.append({
                 "region": r, "url": cell.url, "zones": [z.name for z in self.topology.zones_in(r)],
                 "health": health[r], "faults": cell.faults.as_dict(), "stats": dict(cell.stats),
-                "breaker": getattr(getattr(getattr(cell.handlers.get("api"), "app", None), "breaker", None), "state", None),
+                "breaker": self._breaker_state(r),
+                "apiEnvironments": len(getattr(cell.handlers.get("api"), "instances", [])),
                 "streamBacklog": cell.stream_backlog(), "streamFailures": len(cell.stream_failures),
             })
         zones = []

@@ -73,6 +73,7 @@ class Topology:
     tables: tuple[TableSpec, ...]
     health_check_failure_threshold: int
     max_receive_count: dict[str, int]
+    reserved_concurrency: dict[str, int]
     queue_retention_s: dict[str, int]
     domain: str = ""
     origin_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # host -> record regions
@@ -128,14 +129,15 @@ def load_topology(root: Path) -> Topology:
 
     global_stacks = [s for s in project.stacks.values() if s.role == "global"]
     threshold = edge_config(project, global_stacks[0]).settings.health_check_failure_threshold if global_stacks else 3
-    max_receive, retention = {}, {}
+    max_receive, retention, concurrency = {}, {}, {}
     for stack in project.stacks.values():
         if stack.role == "cell":
             cfg = cell_config(project, stack)
             max_receive[stack.region] = cfg.settings.max_receive_count
             retention[stack.region] = cfg.settings.queue_message_retention_seconds
+            concurrency[stack.region] = cfg.settings.reserved_concurrency.api
     domain = project.settings.domain
     hosts = {project.settings.public_origin_host: everywhere}
     for zone in zones.values():
         hosts[zone.origin_host(domain)] = tuple(zone.regions)
-    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, retention, domain, hosts)
+    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, concurrency, retention, domain, hosts)
