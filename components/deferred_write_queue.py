@@ -60,7 +60,7 @@ class DeferredWriteQueue(pulumi.ComponentResource):
         )
         aws.cloudwatch.MetricAlarm(
             f"{name}-dlq-depth",
-            alarm_description="Deferred writes failed repeatedly and wait in the DLQ: inspect, then `python -m functions.redrive`",
+            alarm_description="Deferred writes failed repeatedly and wait in the DLQ: fix the cause, then `python -m tools.redrive`",
             namespace="AWS/SQS",
             metric_name="ApproximateNumberOfMessagesVisible",
             dimensions={"QueueName": dlq.name},
