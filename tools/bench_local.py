@@ -122,6 +122,8 @@ def main(argv=None) -> int:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline and not all(x["health"]["healthy"] for x in stack.status()["regions"]):
                 time.sleep(0.2)
+            # Let cached Route 53 answers from the outage expire, so the next run starts clean.
+            time.sleep(s["dnsTtlSeconds"] + s["healthIntervalSeconds"])
         eus = [r["eu"] for r in results if r["eu"] is not None]
         if eus:
             print(f"  median time to first eu write: {statistics.median(eus):.2f}s (window {s['detectionWindowSeconds']:.1f}s)")
