@@ -136,7 +136,8 @@ def record_for(run) -> dict:
             field_keys.append({"zone": tags.get("residency-zone"), "resource": r.name, "region": run.region_of(r),
                                "kind": "primary" if r.type == "aws:kms/key:Key" else "replica",
                                "spec": r.props.get("keySpec") or r.props.get("customerMasterKeySpec") or "spec of the primary"})
-    entries.sort(key=lambda e: (CLASS_ORDER.index(e["dataClass"]) if e["dataClass"] in CLASS_ORDER else 9, e["kind"], e["name"]))
+    field_keys.sort(key=lambda k: (k["zone"] or "", k["kind"] != "primary", k["region"] or "", k["resource"]))
+    entries.sort(key=lambda e: (CLASS_ORDER.index(e["dataClass"]) if e["dataClass"] in CLASS_ORDER else 9, e["kind"], e["name"], e["resource"]))
     return {"stack": run.stack, "role": run.config.get("appx:role"), "region": run.config.get("aws:region"),
             "entries": entries, "fieldKeys": field_keys}
 
