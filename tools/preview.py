@@ -69,12 +69,38 @@ def split_fix(message: str) -> tuple[str, str]:
     return (head, fix) if sep else (message, "")
 
 
+class _ProgramLog(logging.Handler):
+    """Collects what the program logs through pulumi.log (the mock engine logs to the root logger)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = f"{record.levelname.lower()}: {record.getMessage()}"
+        if message not in self.messages:
+            self.messages.append(message)
+
+
+def run_program(stack: str, root: Path = ROOT):
+    """run_stack, with the program's warnings collected instead of printed (returns run, warnings)."""
+    from tools.stack_runner import run_stack
+
+    handler = _ProgramLog()
+    logger = logging.getLogger()
+    previous = list(logger.handlers)
+    logger.handlers = [handler]
+    try:
+        return run_stack(stack, root), handler.messages
+    finally:
+        logger.handlers = previous
+
+
 def preview_stack(stack: str, analyzer, root: Path = ROOT) -> dict:
     from policy.analyzer import from_stack_run
     from policy.rules import BY_NAME
-    from tools.stack_runner import run_stack
 
-    run = run_stack(stack, root)
+    run, program_warnings = run_program(stack, root)
     resources = from_stack_run(run)
     result = analyzer.evaluate(resources)
     described = [describe(r) for r in result.resources if not r.type.startswith("pulumi:")]
@@ -94,6 +120,7 @@ def preview_stack(stack: str, analyzer, root: Path = ROOT) -> dict:
         "violations": violations,
         "remediations": [{"policy": m.policy, "urn": m.urn, "resource": m.urn.split("::")[-1], "changed": m.changed()}
                          for m in result.remediations],
+        "programWarnings": program_warnings,
         "mandatory": len(result.mandatory), "advisory": len(result.advisory),
         "passed": not result.mandatory,
     }
@@ -117,6 +144,8 @@ def render(report: dict, pack: str, policies: int) -> str:
     components = sum(len(v) for t, v in by_type.items() if not t.startswith("aws:"))
     if components:
         lines.append(f"  + {components} component resources")
+    for w in report.get("programWarnings", []):
+        lines.append(f"  program {w}")
     for m in report["remediations"]:
         lines.append(f"  remediated  {m['resource']} by {m['policy']}: set {json.dumps(m['changed'], sort_keys=True)}")
     if report["violations"]:

@@ -143,9 +143,9 @@ def record_for(run) -> dict:
 
 
 def build(stacks: list[str], root: Path = ROOT) -> list[dict]:
-    from tools.stack_runner import run_stack
+    from tools.preview import run_program
 
-    records = [record_for(run_stack(s, root)) for s in stacks]
+    records = [record_for(run_program(s, root)[0]) for s in stacks]
     # A TableReplica's backups follow its global table's PITR period (set in the home stack).
     periods = {e["table"]: e["backup"] for rec in records for e in rec["entries"]
                if e["kind"] == "DynamoDB table" and e["table"]}
