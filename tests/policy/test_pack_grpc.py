@@ -38,3 +38,12 @@ def test_pack_serves_over_grpc_from_the_policy_directory():
     finally:
         process.kill()
         process.wait()
+
+
+def test_rules_import_without_pulumi_aws_or_starting_the_pack():
+    """policy/venv has only pulumi-policy, pulumi and PyYAML: the rules must not need pulumi_aws."""
+    code = ("import sys; sys.path.insert(0, '..'); import policy.rules as r; "
+            "assert 'pulumi_aws' not in sys.modules, 'pulumi_aws imported'; print(len(r.POLICIES))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=POLICY_DIR, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == len(POLICIES)
