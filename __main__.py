@@ -45,7 +45,12 @@ def main() -> None:
     else:
         edge_region = aws.Provider(f"aws-{EDGE_CONTROL_REGION}", region=EDGE_CONTROL_REGION)
         cells = {region: stack_reference(region) for region in project.cell_regions}
-        edge = GlobalEdge("appx", GlobalEdgeArgs(edge_config(project, stack), cells, edge_region, origin_secret), pulumi.ResourceOptions(provider=home))
+        cell_regions = {region: aws.Provider(f"aws-{region}", region=region) if region != stack.region else home for region in cells}
+        edge = GlobalEdge(
+            "appx",
+            GlobalEdgeArgs(edge_config(project, stack), cells, edge_region, cell_regions, origin_secret),
+            pulumi.ResourceOptions(provider=home),
+        )
         pulumi.export("url", edge.url)
         pulumi.export("distributionId", edge.distribution_id)
 

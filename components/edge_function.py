@@ -14,6 +14,7 @@ from components.edge_config import EDGE_CONFIG_FILE
 from components.packaging import function_archive_with
 
 EDGE_RUNTIME = "python3.13"  # the newest Python that Lambda@Edge supports
+EDGE_FUNCTION_NAME = "appx-edge"
 
 
 @dataclass
@@ -39,13 +40,13 @@ class EdgeFunction(pulumi.ComponentResource):
             role=role.id,
             policy=policy_document([Grant(
                 ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-                ("arn:aws:logs:*:*:log-group:/aws/lambda/us-east-1.appx-edge:*",),
+                (f"arn:aws:logs:*:*:log-group:/aws/lambda/us-east-1.{EDGE_FUNCTION_NAME}:*",),
             )]),
             opts=child,
         )
         function = aws.lambda_.Function(
             name,
-            name="appx-edge",
+            name=EDGE_FUNCTION_NAME,
             runtime=EDGE_RUNTIME,
             architectures=["x86_64"],  # Lambda@Edge runs x86_64 only
             handler="handler.handler",

@@ -15,7 +15,8 @@ from components.dns_certificate import DnsCertificateArgs, DnsValidatedCertifica
 from components.edge_config import edge_function_config
 from components.edge_distribution import EdgeDistribution, EdgeDistributionArgs
 from components.edge_firewall import EdgeFirewall, EdgeFirewallArgs
-from components.edge_function import EdgeFunction, EdgeFunctionArgs
+from components.edge_function import EDGE_FUNCTION_NAME, EdgeFunction, EdgeFunctionArgs
+from components.edge_logs import EdgeFunctionLogs, EdgeLogsArgs
 from components.latency_routing import CellEndpoint, LatencyRouting, LatencyRoutingArgs
 from components.residency import DENY
 
@@ -25,6 +26,7 @@ class GlobalEdgeArgs:
     config: EdgeConfig
     cells: Mapping[str, pulumi.StackReference]  # region -> the cell stack
     edge_provider: aws.Provider  # us-east-1
+    cell_providers: Mapping[str, aws.Provider]  # region -> provider, for the edge's log groups
     # Sent by CloudFront to every origin as x-appx-origin-verify; the cells' API requires it.
     origin_secret: pulumi.Output[str] | None = None
 
@@ -48,6 +50,16 @@ class GlobalEdge(pulumi.ComponentResource):
         }
         config = pulumi.Output.all(**zone_keys).apply(lambda keys: edge_function_config(residency, dns.domain, keys))
         edge_function = EdgeFunction(f"{name}-function", EdgeFunctionArgs(config), in_us_east_1)
+        EdgeFunctionLogs(
+            f"{name}-function-logs",
+            EdgeLogsArgs(
+                EDGE_FUNCTION_NAME,
+                settings.log_retention_days,
+                {region: ref.require_output("dataKeyArn") for region, ref in args.cells.items()},
+                args.cell_providers,
+            ),
+            child,
+        )
         firewall = EdgeFirewall(f"{name}-waf", EdgeFirewallArgs(settings.waf_rate_limit_per_5min), in_us_east_1)
         certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs([dns.app_host], dns.hosted_zone_id), in_us_east_1)
 

@@ -174,6 +174,7 @@ class RegionalCell(pulumi.ComponentResource):
             "domainTargets": http_api.domain_targets,
             "zones": zones,
             "queueUrl": queue.url,
+            "dataKeyArn": data_key.arn,
             "dlqUrl": queue.dlq_url,
         }
         if eu_home == region:

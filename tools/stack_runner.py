@@ -325,6 +325,11 @@ def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None) ->
                 raise
     finally:
         settings.ROOT.set(None)
+        # Outputs nobody awaited (e.g. after an error) still hold tasks: finish them quietly.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
     return StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config)

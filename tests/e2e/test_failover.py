@@ -26,7 +26,7 @@ def test_region_down_under_load(healthy):
     assert eu_user["region"] == DOWN and de_user["region"] == DOWN
     seed = stack.request("POST", "/v1/posts", json_body={"text": f"seed {marker}"}, token=eu_user["token"], country="AT")
     assert seed.status == 201
-    assert stack.wait_idle()
+    assert stack.wait_idle(), getattr(stack, "last_busy", None)
 
     acknowledged: list[str] = []
     public: list[int] = []

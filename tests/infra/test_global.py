@@ -159,3 +159,13 @@ def test_origin_secret_reaches_every_origin_and_every_api(project_copy):
     cell = run_stack("eu-west-3", project_copy)
     api = next(f for f in cell.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-api")
     assert api.props["environment"]["variables"]["APPX_ORIGIN_SECRET"] == "not-a-real-secret"
+
+
+def test_edge_log_groups_are_precreated_in_every_cell_region_with_retention_and_cmk(project, cell_runs, global_run):
+    retention = edge_config(project, project.stacks["global"]).settings.log_retention_days
+    groups = {global_run.region_of(g): g for g in global_run.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    assert set(groups) == set(project.cell_regions)
+    for region, group in groups.items():
+        assert group.props["name"] == "/aws/lambda/us-east-1.appx-edge"
+        assert group.props["retentionInDays"] == retention
+        assert group.props["kmsKeyId"] == cell_runs[region].outputs["dataKeyArn"]

@@ -167,7 +167,20 @@ def stream_record_event(record, region: str, table: str) -> dict:
     if hasattr(created, "timestamp"):
         rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
     rec["eventSourceARN"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/local"
-    return rec
+    return _b64_binaries(rec)
+
+
+def _b64_binaries(value):
+    """Lambda events carry DynamoDB binary values (B, BS) as base64 strings."""
+    import base64
+
+    if isinstance(value, dict):
+        return {k: _b64_binaries(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_b64_binaries(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    return value
 
 
 def table_has(region: str, table: str, keys: dict) -> bool:

@@ -167,13 +167,21 @@ class Cell:
                 self._stop.wait(0.2)
                 continue
             try:
+                self._worker_round(sqs, queue, arn)
+            except Exception:  # never let the poller die
+                traceback.print_exc()
+                self._stop.wait(0.5)
+
+    def _worker_round(self, sqs, queue, arn) -> None:
+        if True:
+            try:
                 msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
             except Exception:
                 self._stop.wait(0.5)
-                continue
+                return
             if not msgs:
-                continue
+                return
             event = {"Records": [_sqs_record(m, arn, self.region) for m in msgs]}
             failed: set[str] = {m["MessageId"] for m in msgs}
             try:
@@ -198,6 +206,13 @@ class Cell:
         while not self._stop.wait(self.runtime.stream_poll_s):
             if not self.storage_up:
                 continue
+            try:
+                self._stream_round(tables)
+            except Exception:  # never let the poller die
+                traceback.print_exc()
+
+    def _stream_round(self, tables) -> None:
+        if True:
             for spec in tables:
                 items = aws.stream_items(self.region, spec.name)
                 start, end = self.stream_cursor.get(spec.name, 0), len(items)

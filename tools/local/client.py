@@ -137,6 +137,8 @@ class LocalStack:
             if quiet >= 3:  # stable across three polls (stream records produce more records)
                 return True
             time.sleep(0.15)
+        self.last_busy = {"replication": [l for l in s["replication"] if l["pending"]],
+                          "streams": {r["region"]: r["streamBacklog"] for r in s["regions"]}}
         return False
 
     # ------------------------------------------------------------------ stores (read-only)
@@ -155,7 +157,9 @@ class LocalStack:
             page = ddb.scan(**kwargs)
             items += page.get("Items", [])
             if "LastEvaluatedKey" not in page:
-                return items
+                from tools.local.aws import _b64_binaries
+
+                return _b64_binaries(items)  # JSON-safe: binary values as base64 text
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def dump_region(self, region: str) -> dict[str, list[dict]]:

@@ -9,7 +9,9 @@ records (in order) until it comes back, as DynamoDB does after a regional outage
 
 from __future__ import annotations
 
+import base64
 import json
+import traceback
 import threading
 import time
 from collections import defaultdict, deque
@@ -19,7 +21,13 @@ from tools.local.topology import TableSpec
 
 
 def _canon(value) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_bytes)
+
+
+def _bytes(value):
+    if isinstance(value, (bytes, bytearray)):
+        return "b64:" + base64.b64encode(bytes(value)).decode()
+    raise TypeError(type(value).__name__)
 
 
 class Replicator:
@@ -95,6 +103,13 @@ class Replicator:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
+            try:
+                self._round()
+            except Exception:  # never let the replicator die
+                traceback.print_exc()
+
+    def _round(self) -> None:
+        if True:
             with self._lock:
                 links = [k for k, q in self._pending.items() if q]
             for link in links:
