@@ -96,6 +96,7 @@ class Runtime:
 
         self.moto = aws.MotoServer().start()
         # Every boto3 client of the functions talks to the local moto server.
+        self._saved_env = {k: os.environ.get(k) for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")}
         for k, v in {"AWS_ENDPOINT_URL": self.moto.url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                      "AWS_DEFAULT_REGION": self.topology.cell_regions[0]}.items():
             os.environ[k] = v
@@ -182,6 +183,11 @@ class Runtime:
             except Exception:
                 pass
         self.moto.stop()
+        for k, v in self._saved_env.items():  # in-process use (tests) leaves the environment as it was
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         sys.stdout, sys.stderr = self._stdout, self._stderr
         self.capture.close_all()
         shutil.rmtree(self.key_dir, ignore_errors=True)

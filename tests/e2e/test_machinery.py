@@ -1,0 +1,130 @@
+"""The runtime machinery on its own, in-process, with a tiny stand-in app (tests/e2e/standin.py):
+topology from the project files, CloudFront cache rules, replication honouring replica sets,
+Route 53 health + fail-open, the origin group, faults and the control API."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import standin
+from tools.local import aws
+from tools.local.edge import cache_ttl
+from tools.local.runtime import Options, Runtime
+from tools.local.topology import load_topology
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_topology_comes_from_residency_and_stack_files():
+    t = load_topology(ROOT)
+    assert set(t.cell_regions) == {"eu-west-1", "eu-central-1", "eu-west-3"}
+    assert t.table("appx-restricted-de").replicas == ("eu-central-1",)
+    assert set(t.table("appx-restricted-eu").replicas) == set(t.cell_regions)
+    assert set(t.table("appx-posts").replicas) == set(t.cell_regions) and t.table("appx-posts").replicated
+    assert not t.table("appx-feed").replicated
+    assert t.health_check_failure_threshold == 3
+    assert t.origin_hosts["de.origin.appx.example.eu"] == ("eu-central-1",)
+    assert t.latency_order("DE", t.cell_regions)[0] == "eu-central-1"
+    assert t.latency_order("IE", t.cell_regions)[0] == "eu-west-1"
+    assert t.latency_order("FR", t.cell_regions)[0] == "eu-west-3"
+
+
+@pytest.mark.parametrize("header,ttl", [
+    ("public, max-age=30", 30), ("public, s-maxage=60, max-age=5", 60), ("private, max-age=30", 0),
+    ("no-store", 0), ("no-cache, max-age=10", 0), ("", 0), ("max-age=abc", 0),
+])
+def test_cache_ttl_follows_cache_control(header, ttl):
+    assert cache_ttl([("Cache-Control", header)] if header else []) == ttl
+
+
+@pytest.fixture(scope="module")
+def rt(tmp_path_factory):
+    runtime = Runtime(ROOT, Options(state_dir=tmp_path_factory.mktemp("machinery"), health_interval_s=0.2, dns_ttl_s=0.3,
+                                    handler_factories=standin.FACTORIES)).start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
+def call(rt, method, path, body=None, country="FR", base=None):
+    req = urllib.request.Request((base or rt.edge.url) + path, data=body, method=method, headers={"CloudFront-Viewer-Country": country})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+
+
+def test_replication_honours_replica_sets(rt):
+    rt.fault("recover")
+    s, h, b = call(rt, "POST", "/users", b'{"email":"x"}', "DE")
+    assert s == 201 and h["x-appx-origin-region"] == "eu-central-1"
+    de_user = json.loads(b)["id"]
+    s, h, b = call(rt, "POST", "/users", b'{"email":"y"}', "FR")
+    eu_user = json.loads(b)["id"]
+    assert rt.wait_idle(5)
+    for region in rt.topology.cell_regions:
+        everything = json.dumps({t.name: aws.table_items(region, t.name) for t in rt.topology.tables_in(region)}, default=str)
+        assert eu_user in everything
+        assert (de_user in everything) == (region == "eu-central-1")
+
+
+def test_cut_replication_holds_then_drains(rt):
+    rt.fault("recover")
+    rt.fault("cut-replication", "eu-west-1")
+    s, h, b = call(rt, "POST", "/posts", b"held", "FR")
+    pid = json.loads(b)["id"]
+    time.sleep(0.5)
+    assert not any(i["pk"]["S"] == pid for i in aws.table_items("eu-west-1", "appx-posts"))
+    assert any(l["pending"] and l["to"] == "eu-west-1" for l in rt.replicator.lag())
+    rt.fault("recover", "eu-west-1")
+    assert rt.wait_idle(5)
+    assert any(i["pk"]["S"] == pid for i in aws.table_items("eu-west-1", "appx-posts"))
+
+
+def test_cache_failover_health_and_fail_open(rt):
+    rt.fault("recover")
+    s, h, b = call(rt, "POST", "/posts", b"cached", "FR")
+    pid = json.loads(b)["id"]
+    assert rt.wait_idle(5)
+    first = call(rt, "GET", f"/posts/{pid}")
+    second = call(rt, "GET", f"/posts/{pid}")
+    assert first[1]["x-cache"].startswith("Miss") and second[1]["x-cache"].startswith("Hit")
+
+    rt.fault("down", "eu-west-3")  # FR's nearest region
+    s, h, _ = call(rt, "GET", f"/posts/{pid}?bust=1")  # cache miss → origin group fails over
+    assert s == 200 and h["x-appx-origin-region"] != "eu-west-3"
+    deadline = time.monotonic() + 5
+    while rt.health.healthy["eu-west-3"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not rt.health.healthy["eu-west-3"]
+
+    rt.fault("down", "eu-central-1")
+    deadline = time.monotonic() + 5
+    while rt.health.healthy["eu-central-1"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    rt.route53.flush()
+    # Every de record unhealthy: Route 53 fails open, the origin is unreachable → 503 + Retry-After.
+    assert rt.route53.resolve("de.origin.appx.example.eu", "DE") == ["eu-central-1"]
+    s, h, _ = call(rt, "POST", "/users", b"{}", "DE")
+    assert s == 503 and "retry-after" in h
+    rt.fault("recover")
+
+
+def test_control_api_and_errors(rt):
+    s, h, b = call(rt, "GET", "/_control/state")
+    state = json.loads(b)
+    assert {r["region"] for r in state["regions"]} == set(rt.topology.cell_regions)
+    req = urllib.request.Request(rt.edge.url + "/_control/faults", data=b'{"action":"explode","region":"eu-west-1"}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=5)
+    assert err.value.code == 400
+    assert call(rt, "GET", "/boom")[0] == 500  # a crashing Lambda is API Gateway's 500
+    s, h, b = call(rt, "GET", "/_control/")
+    assert s == 200 and b"Take region down" in b
