@@ -41,7 +41,9 @@ ORIGIN_HEADER = "x-appx-origin-verify"
 MAX_BODY_BYTES = 64 * 1024
 MAX_POST_CHARS = 1000
 FEED_DEFAULT, FEED_MAX = 20, 100
-POST_CACHE_SECONDS, FEED_CACHE_SECONDS = 30, 5
+# Bounded staleness after an erasure: a post stays readable from warm caches (in-function and
+# CloudFront, same max-age) for at most POST_CACHE_SECONDS.
+POST_CACHE_SECONDS, FEED_CACHE_SECONDS = 10, 5
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 JSON = "application/json"
 

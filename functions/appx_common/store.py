@@ -174,7 +174,10 @@ class Store:
 
     def _update_profile(self, op) -> None:
         zone, uid, at = op["zone"], op["userId"], int(op["atUs"])
-        names, values, sets, removes = {"#fields": "fields"}, {":at": at}, ["updatedAtUs = :at"], []
+        names, values, sets, removes = {}, {":at": at}, ["updatedAtUs = :at"], []
+        if op.get("set") or op.get("remove"):
+            # DynamoDB rejects expression names that the expression does not use.
+            names["#fields"] = "fields"
         for i, (field, value) in enumerate(sorted(op.get("set", {}).items())):
             names[f"#f{i}"] = field
             values[f":v{i}"] = value

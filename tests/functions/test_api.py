@@ -405,3 +405,12 @@ def test_two_regions_in_one_process(modules, keys, world):
     other = modules["api"].make_handler(make_env(keys, world.queue_url, region="eu-west-1"), dynamodb=world.ddb, sqs=world.sqs)
     assert other.app.cfg.region == "eu-west-1" and other.app is not world.api.app
     assert other.app.keys is not world.api.app.keys
+
+
+@pytest.mark.parametrize("locale", ["en", None])
+def test_patch_me_with_only_locale_succeeds(world, user, locale):
+    # Regression (found by the e2e fuzz run): an update without restricted fields was a 500.
+    r = world.request("PATCH", "/v1/me", {"locale": locale}, token=user["token"])
+    assert r.status in (200, 204), r
+    me = world.request("GET", "/v1/me", token=user["token"])
+    assert me.status == 200 and me.json.get("locale") == locale
