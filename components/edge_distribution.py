@@ -17,6 +17,7 @@ PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ORIGIN_VERIFY_HEADER = "x-appx-origin-verify"
+UNAVAILABLE_PAGE = "/errors/unavailable"  # served by the API (docs/api/openapi.yaml)
 
 
 @dataclass
@@ -133,6 +134,15 @@ class EdgeDistribution(pulumi.ComponentResource):
                     compress=True,
                 )
                 for path in PERSONAL_PATHS
+            ],
+            # An unreachable zone origin (a single-region zone whose region is down) must read as
+            # a retryable 503 problem document, not a bare 502/504: the page comes from any
+            # healthy cell through the public origin group.
+            custom_error_responses=[
+                aws.cloudfront.DistributionCustomErrorResponseArgs(
+                    error_code=code, response_code=503, response_page_path=UNAVAILABLE_PAGE, error_caching_min_ttl=5
+                )
+                for code in (502, 504)
             ],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(

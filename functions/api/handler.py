@@ -38,6 +38,7 @@ REQUIRED_AT_SIGNUP = ("email", "name")
 ZONE_HEADER = "x-appx-zone"
 SUBJECT_HEADER = "x-appx-subject"
 ORIGIN_HEADER = "x-appx-origin-verify"
+UNAVAILABLE_PAGE, UNAVAILABLE_RETRY_AFTER = "/errors/unavailable", 30
 MAX_BODY_BYTES = 64 * 1024
 MAX_POST_CHARS = 1000
 FEED_DEFAULT, FEED_MAX = 20, 100
@@ -274,6 +275,14 @@ class ApiApp:
         @r.get("/health")
         def health():
             return self.health()
+
+        @r.get(UNAVAILABLE_PAGE)
+        def unavailable_page():
+            # CloudFront serves this body with status 503 when a zone origin cannot be reached
+            # (its custom error response for 502/504), so even a dead single-region zone answers
+            # a problem document with Retry-After instead of a bare gateway error.
+            problem = unavailable("the user's residency zone cannot be reached right now; retry later", UNAVAILABLE_RETRY_AFTER)
+            return Response(200, PROBLEM_JSON, json.dumps(problem.body()), {**problem.headers, "Cache-Control": "public, max-age=60"})
 
         @r.post("/v1/users")
         def signup():

@@ -414,3 +414,10 @@ def test_patch_me_with_only_locale_succeeds(world, user, locale):
     assert r.status in (200, 204), r
     me = world.request("GET", "/v1/me", token=user["token"])
     assert me.status == 200 and me.json.get("locale") == locale
+
+
+def test_unavailable_page_is_a_retryable_problem_document(world):
+    # CloudFront serves this page with status 503 when a zone origin is unreachable.
+    r = world.request("GET", "/errors/unavailable", via_edge=False)
+    assert r.status == 200 and r.headers["content-type"] == "application/problem+json"
+    assert r.json["status"] == 503 and r.headers["retry-after"] == "30"

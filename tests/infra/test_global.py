@@ -169,3 +169,11 @@ def test_edge_log_groups_are_precreated_in_every_cell_region_with_retention_and_
         assert group.props["name"] == "/aws/lambda/us-east-1.appx-edge"
         assert group.props["retentionInDays"] == retention
         assert group.props["kmsKeyId"] == cell_runs[region].outputs["dataKeyArn"]
+
+
+def test_unreachable_origins_answer_a_503_problem_page(global_run):
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    responses = {r["errorCode"]: r for r in props["customErrorResponses"]}
+    assert set(responses) == {502, 504}
+    for response in responses.values():
+        assert (response["responseCode"], response["responsePagePath"]) == (503, "/errors/unavailable")
