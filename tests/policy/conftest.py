@@ -35,11 +35,14 @@ def shipped_stacks():
 
 
 @pytest.fixture(autouse=True)
-def no_leaked_stack_config():
-    """Mock stack runs leave their config in the Pulumi runtime; synthetic tests must not see it
-    (the pack falls back to the stack's aws:region, as under the CLI)."""
+def no_leaked_stack_config(monkeypatch):
+    """Mock stack runs leave their config in the Pulumi runtime, and other suites set AWS region
+    variables; synthetic tests must see neither (the pack falls back to the stack's aws:region,
+    then to AWS_REGION / AWS_DEFAULT_REGION, as the AWS provider does)."""
     from pulumi.runtime import config
 
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     token = config.CONFIG.set({})
     yield
     config.CONFIG.reset(token)
