@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common import aws, ids
 from appx_common.config import RegionConfig
+from appx_common.entry import expose, lazy_handler
 from appx_common.envelope import EnvelopeError, open_fields, parse_token
 from appx_common.idempotency import Claim, Idempotency
 from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
@@ -494,20 +495,7 @@ def _fingerprint(*parts: object) -> str:
 
 
 def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, object], dict]:
-    app = ApiApp(env, **overrides)
-
-    def handler(event: dict, context: object = None) -> dict:
-        return app(event, context)
-
-    handler.app = app  # type: ignore[attr-defined]
-    return handler
+    return expose(ApiApp(env, **overrides))
 
 
-_default: Callable[[dict, object], dict] | None = None
-
-
-def handler(event: dict, context: object) -> dict:
-    global _default
-    if _default is None:
-        _default = make_handler(os.environ)
-    return _default(event, context)
+handler = lazy_handler(lambda: make_handler(os.environ))

@@ -28,6 +28,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from appx_common import ids
+from appx_common.entry import expose, lazy_handler
 from appx_common.envelope import Sealer, looks_like_token
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem
@@ -191,20 +192,7 @@ def make_handler(env: Mapping[str, str] | None = None, **overrides: Any) -> Call
     """``env`` is accepted for symmetry and ignored (Lambda@Edge has no environment).
     Overrides: ``config`` (dict) or ``config_path``."""
     config = overrides.get("config") or load_config(overrides.get("config_path", CONFIG_FILE))
-    app = EdgeApp(config)
-
-    def handler(event: dict, context: object = None) -> dict:
-        return app(event, context)
-
-    handler.app = app  # type: ignore[attr-defined]
-    return handler
+    return expose(EdgeApp(config))
 
 
-_default = None
-
-
-def handler(event: dict, context: object) -> dict:
-    global _default
-    if _default is None:
-        _default = make_handler({})
-    return _default(event, context)
+handler = lazy_handler(lambda: make_handler({}))

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 
 from appx_common import aws
 from appx_common.config import RegionConfig
+from appx_common.entry import expose, lazy_handler
 from appx_common.logs import AppLogger
 from appx_common.store import PROFILE, Store
 
@@ -65,20 +66,7 @@ class StreamApp:
 
 
 def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, object], dict]:
-    app = StreamApp(env, **overrides)
-
-    def handler(event: dict, context: object = None) -> dict:
-        return app(event, context)
-
-    handler.app = app  # type: ignore[attr-defined]
-    return handler
+    return expose(StreamApp(env, **overrides))
 
 
-_default = None
-
-
-def handler(event: dict, context: object) -> dict:
-    global _default
-    if _default is None:
-        _default = make_handler(os.environ)
-    return _default(event, context)
+handler = lazy_handler(lambda: make_handler(os.environ))
