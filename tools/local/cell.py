@@ -11,9 +11,10 @@ import threading
 import time
 import traceback
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from tools.local import apigw, aws, functions
+from tools.local.server import HttpEndpoint
 from tools.local.topology import ACCOUNT_ID, Topology
 
 log = logging.getLogger("appx.local")
@@ -36,20 +37,14 @@ class FaultState:
                 "storageDown": self.storage_down, "breakerForced": self.breaker_forced, "since": self.since}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
-
-
-class Cell:
+class Cell(HttpEndpoint):
     def __init__(self, runtime, region: str, env: dict[str, str], handlers: dict, port: int = 0):
         self.runtime, self.region, self.env, self.handlers = runtime, region, env, handlers
         self.topology: Topology = runtime.topology
         self.faults = FaultState()
         self.stats = defaultdict(int)
         self._stop = threading.Event()
-        self._server = _Server(("127.0.0.1", port), self._handler_class())
+        self._listen(port, self._handler_class())
         self._threads = [
             threading.Thread(target=self._server.serve_forever, name=f"cell-{region}", daemon=True),
             threading.Thread(target=self._worker_loop, name=f"worker-{region}", daemon=True),
@@ -61,14 +56,6 @@ class Cell:
         self.stream_failures: list[dict] = []
 
     # ------------------------------------------------------------------ lifecycle
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
     def start(self) -> None:
         for table in [t.name for t in self.topology.tables_in(self.region)]:
             n = len(aws.stream_items(self.region, table))

@@ -27,12 +27,13 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import urllib3
 
 from tools.local import apigw, functions
+from tools.local.server import HttpEndpoint
 
 FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
 FAILOVER_STATUS = (500, 502, 503, 504)
@@ -95,13 +96,7 @@ class EdgeCache:
         return len(self._data)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 256
-
-
-class Edge:
+class Edge(HttpEndpoint):
     def __init__(self, runtime, handler, port: int = 0, default_country: str | None = None,
                  connect_timeout_s: float = 1.0, read_timeout_s: float = 10.0, retry_after_s: int = 5):
         self.runtime, self.handler = runtime, handler
@@ -112,16 +107,8 @@ class Edge:
         self.counters = {"requests": 0, "hits": 0, "failovers": 0, "errors503": 0, "5xx": 0}
         self.distribution = "local" + uuid.uuid4().hex[:10]
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=32, retries=False, block=False)
-        self._server = _Server(("127.0.0.1", port), self._handler_class())
+        self._listen(port, self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self._thread.start()
