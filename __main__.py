@@ -18,7 +18,11 @@ from components.regions import EDGE_CONTROL_REGION
 
 def main() -> None:
     appx = pulumi.Config("appx")
-    project = load_project(Path.cwd(), overrides={k: appx.get(k) for k in ("domain", "hostedZoneId", "stackOrg")})
+    project = load_project(
+        Path.cwd(),
+        overrides={k: appx.get(k) for k in ("domain", "hostedZoneId", "stackOrg")},
+        overrides_source=f"Pulumi.{pulumi.get_stack()}.yaml",
+    )
     stack = parse_stack_file(pulumi.get_stack(), {
         "aws:region": pulumi.Config("aws").get("region"),
         "appx:role": appx.get("role"),

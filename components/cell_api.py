@@ -30,7 +30,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 class CellApiArgs:
     function: aws.lambda_.Function
     host_names: list[str]  # every name this cell answers to; the first is the certificate's
-    hosted_zone_id: str
+    hosted_zone_id: pulumi.Input[str]
     data_key_arn: pulumi.Input[str]
     log_retention_days: int
     throttle: ApiThrottle

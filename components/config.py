@@ -75,7 +75,7 @@ class StackFile:
 @dataclass(frozen=True)
 class ProjectSettings:
     domain: str
-    hosted_zone_id: str
+    hosted_zone_id: str | None  # None: the DNS-owning cell creates the zone
     stack_org: str
 
     @property
@@ -104,6 +104,12 @@ class Project:
     @property
     def eu_tables_home(self) -> str:
         """The cell that owns the EU-wide tables: the first one deployed."""
+        return self.deploy_order()[0]
+
+    @property
+    def dns_owner(self) -> str:
+        """The cell that creates the hosted zone when none is configured: the first one deployed,
+        so every other cell can validate its certificate in the zone before the edge exists."""
         return self.deploy_order()[0]
 
     def deploy_order(self) -> list[str]:
@@ -158,9 +164,12 @@ def parse_project_settings(values: Mapping[str, object], source: str) -> Project
     domain = values.get("domain")
     if not isinstance(domain, str) or not _DOMAIN.match(domain):
         raise ConfigError(source, "appx:domain", f"not a DNS name: {domain!r}", "a lower-case domain such as appx.example.eu")
-    zone_id = values.get("hostedZoneId")
-    if not isinstance(zone_id, str) or not _ZONE_ID.match(zone_id):
-        raise ConfigError(source, "appx:hostedZoneId", f"not a Route 53 hosted zone id: {zone_id!r}", "Z followed by upper-case letters/digits")
+    zone_id = values.get("hostedZoneId") or None
+    if zone_id is not None and (not isinstance(zone_id, str) or not _ZONE_ID.match(zone_id)):
+        raise ConfigError(
+            source, "appx:hostedZoneId", f"not a Route 53 hosted zone id: {zone_id!r}",
+            "empty (the first cell creates the zone) or Z followed by upper-case letters/digits",
+        )
     org = values.get("stackOrg") or "organization"
     return ProjectSettings(domain, zone_id, str(org))
 
@@ -193,13 +202,17 @@ def parse_stack_file(name: str, values: Mapping[str, object]) -> StackFile:
     return StackFile(name, role, str(region), values)
 
 
-def load_project(root: Path, overrides: Mapping[str, object] | None = None) -> Project:
-    """Everything that is shared by all stacks: settings, residency, the stack files."""
+def load_project(root: Path, overrides: Mapping[str, object] | None = None, overrides_source: str = "Pulumi.yaml") -> Project:
+    """Everything that is shared by all stacks: settings, residency, the stack files.
+
+    `overrides` are the project settings as the running stack sees them (its own `appx:<key>`
+    values over the `Pulumi.yaml` defaults, which are validated first), named `overrides_source`.
+    """
     settings = read_project_settings(root)
     if overrides:
         merged = {"domain": settings.domain, "hostedZoneId": settings.hosted_zone_id, "stackOrg": settings.stack_org}
         merged.update({k: v for k, v in overrides.items() if v is not None})
-        settings = parse_project_settings(merged, "Pulumi.yaml")
+        settings = parse_project_settings(merged, overrides_source)
     stacks = read_stack_files(root)
     cells = [s.region for s in stacks.values() if s.role == "cell"]
     residency = load_residency(root / RESIDENCY_FILE, cell_regions=cells)

@@ -17,6 +17,7 @@ from components.edge_distribution import EdgeDistribution, EdgeDistributionArgs
 from components.edge_firewall import EdgeFirewall, EdgeFirewallArgs
 from components.edge_function import EDGE_FUNCTION_NAME, EdgeFunction, EdgeFunctionArgs
 from components.edge_logs import EdgeFunctionLogs, EdgeLogsArgs
+from components.hosted_zone import hosted_zone_id
 from components.latency_routing import CellEndpoint, LatencyRouting, LatencyRoutingArgs
 from components.residency import DENY
 
@@ -61,7 +62,8 @@ class GlobalEdge(pulumi.ComponentResource):
             child,
         )
         firewall = EdgeFirewall(f"{name}-waf", EdgeFirewallArgs(settings.waf_rate_limit_per_5min), in_us_east_1)
-        certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs([dns.app_host], dns.hosted_zone_id), in_us_east_1)
+        zone_id = hosted_zone_id(project, args.cells)
+        certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs([dns.app_host], zone_id), in_us_east_1)
 
         fallback_region = project.eu_tables_home
         distribution = EdgeDistribution(
@@ -87,7 +89,7 @@ class GlobalEdge(pulumi.ComponentResource):
         LatencyRouting(
             f"{name}-dns",
             LatencyRoutingArgs(
-                hosted_zone_id=dns.hosted_zone_id,
+                hosted_zone_id=zone_id,
                 domain=dns.domain,
                 residency=residency,
                 cells=cells,

@@ -24,6 +24,7 @@ from components.data_key import DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
 from components.field_key import FieldKeyArgs, ZoneFieldKey
 from components.global_table import GlobalTable, GlobalTableArgs, TableSpec
+from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
 from components.tables import FEED, IDEMPOTENCY, POSTS, restricted_table
 
 READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
@@ -151,10 +152,16 @@ class RegionalCell(pulumi.ComponentResource):
         ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
 
         domain = project.settings.domain
+        created_zone = None
+        if project.settings.hosted_zone_id is None and region == project.dns_owner:
+            created_zone = aws.route53.Zone(f"{name}-zone", name=domain, comment="Application X", tags={"app": "appx"}, opts=child)
+            zone_id = created_zone.zone_id
+        else:
+            zone_id = hosted_zone_id(project, args.owners)
         hosts = [project.settings.public_origin_host, *(z.origin_host(domain) for z in config.zones), f"{region}.cells.{domain}"]
         http_api = CellApi(
             f"{name}-api",
-            CellApiArgs(api.function, hosts, project.settings.hosted_zone_id, data_key.arn, settings.log_retention_days, settings.api_throttle),
+            CellApiArgs(api.function, hosts, zone_id, data_key.arn, settings.log_retention_days, settings.api_throttle),
             child,
         )
         CellAlarms(
@@ -177,6 +184,10 @@ class RegionalCell(pulumi.ComponentResource):
             "dataKeyArn": data_key.arn,
             "dlqUrl": queue.dlq_url,
         }
+        if created_zone is not None:
+            # Delegate `domain` to these name servers while the first `pulumi up` validates certificates.
+            self.outputs[HOSTED_ZONE_OUTPUT] = created_zone.zone_id
+            self.outputs["nameServers"] = created_zone.name_servers
         if eu_home == region:
             self.outputs["euTables"] = {"postsArn": posts.arn, "idempotencyArn": idempotency.arn}
         self.register_outputs(self.outputs)

@@ -84,7 +84,7 @@ def stack_config(stack: str, root: Path) -> dict:
     defaults = read_project_settings(root)
     config: dict = {
         f"{PROJECT}:domain": defaults.domain,
-        f"{PROJECT}:hostedZoneId": defaults.hosted_zone_id,
+        f"{PROJECT}:hostedZoneId": defaults.hosted_zone_id or "",
         f"{PROJECT}:stackOrg": defaults.stack_org,
     }
     path = root / f"Pulumi.{stack}.yaml"
@@ -154,7 +154,7 @@ class _Mocks(pulumi_mocks.Mocks):
                 "domainNameConfiguration": {**(state.get("domainNameConfiguration") or {}), "targetDomainName": f"d-{digest}.execute-api.{region}.amazonaws.com", "hostedZoneId": "ZLY8HYME6SFDD"}
             },
             "aws:cloudfront/distribution:Distribution": {"domainName": f"d{digest}.cloudfront.net", "hostedZoneId": "Z2FDTNDATAQYW2"},
-            "aws:route53/zone:Zone": {"zoneId": f"Z{digest.upper()}"},
+            "aws:route53/zone:Zone": {"zoneId": f"Z{digest.upper()}", "nameServers": [f"ns-{i}.awsdns-{digest[:2]}.net" for i in range(4)]},
             "aws:acm/certificate:Certificate": {
                 "domainValidationOptions": [
                     {"domainName": d, "resourceRecordName": f"_{digest}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{digest}.acm-validations.aws."}
