@@ -35,7 +35,6 @@ class EventSource:
 @dataclass
 class CellFunctionArgs:
     function: str  # functions/<function>/handler.py
-    region: str
     data_key_arn: pulumi.Input[str]
     environment: dict
     grants: list[Grant]

@@ -127,11 +127,6 @@ class CellConfig:
     project: Project
 
     @property
-    def hosted_zones(self) -> tuple[ResidencyZone, ...]:
-        """Zones whose table and primary key this cell owns."""
-        return tuple(z for z in self.zones if z.home_region == self.region)
-
-    @property
     def owner_regions(self) -> list[str]:
         """Other cells whose tables or keys this cell replicates (read through StackReference)."""
         owners = {z.home_region for z in self.zones} | {self.project.eu_tables_home}

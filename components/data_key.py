@@ -49,6 +49,15 @@ def _key_policy(account: str, region: str) -> dict:
                 "Resource": "*",
             },
             {
+                # Alarms publish to the cell's encrypted SNS topic.
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+            },
+            {
                 "Sid": "CloudWatchLogsEncrypt",
                 "Effect": "Allow",
                 "Principal": {"Service": f"logs.{region}.amazonaws.com"},

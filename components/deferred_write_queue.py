@@ -19,7 +19,7 @@ class DeferredWriteQueueArgs:
     data_key_arn: pulumi.Input[str]
     message_retention_seconds: int
     max_receive_count: int
-    alarm_topic_arns: list = field(default_factory=list)
+    alarm_topic_arns: list = field(default_factory=list)  # notified when the DLQ fills
 
 
 class DeferredWriteQueue(pulumi.ComponentResource):

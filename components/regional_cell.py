@@ -89,9 +89,16 @@ class RegionalCell(pulumi.ComponentResource):
         feed = GlobalTable(f"{name}-{FEED.name}", GlobalTableArgs(FEED, data_key.arn, settings.pitr_recovery_period_days), child)
         replication += [(t.name, other) for t in (POSTS, IDEMPOTENCY) for other in all_cells if other != region]
 
+        # Every alarm of the cell notifies this topic; operators subscribe to it after deploying.
+        alarm_topic = aws.sns.Topic(
+            f"{name}-alarms", name="appx-alarms", kms_master_key_id=data_key.arn,
+            tags={"app": "appx", "data-class": "public"}, opts=child,
+        )
         queue = DeferredWriteQueue(
             f"{name}-deferred-writes",
-            DeferredWriteQueueArgs(data_key.arn, settings.queue_message_retention_seconds, settings.max_receive_count),
+            DeferredWriteQueueArgs(
+                data_key.arn, settings.queue_message_retention_seconds, settings.max_receive_count, [alarm_topic.arn]
+            ),
             child,
         )
 
@@ -117,7 +124,6 @@ class RegionalCell(pulumi.ComponentResource):
                 f"{name}-{short}",
                 CellFunctionArgs(
                     function=short,
-                    region=region,
                     data_key_arn=data_key.arn,
                     environment={**environment, "POWERTOOLS_SERVICE_NAME": f"appx-{short}"},
                     grants=grants,
@@ -170,6 +176,7 @@ class RegionalCell(pulumi.ComponentResource):
                 api_id=http_api.api_id,
                 function_names={"api": api.function.name, "worker": worker.function.name, "stream": stream.function.name},
                 replication_paths=replication,
+                alarm_topic_arns=[alarm_topic.arn],
             ),
             child,
         )
@@ -182,6 +189,7 @@ class RegionalCell(pulumi.ComponentResource):
             "zones": zones,
             "queueUrl": queue.url,
             "dataKeyArn": data_key.arn,
+            "alarmTopicArn": alarm_topic.arn,
             "dlqUrl": queue.dlq_url,
         }
         if created_zone is not None:

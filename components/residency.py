@@ -41,10 +41,6 @@ class ResidencyZone:
     def replica_regions(self) -> tuple[str, ...]:
         return self.regions[1:]
 
-    @property
-    def single_region(self) -> bool:
-        return len(self.regions) == 1
-
     def origin_host(self, domain: str) -> str:
         return f"{self.name}.origin.{domain}"
 

@@ -107,6 +107,7 @@ _ARN_FORMATS = {
     "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{id}",
     "aws:kms/replicaKey:ReplicaKey": "arn:aws:kms:{region}:{account}:key/{id}",
     "aws:iam/role:Role": "arn:aws:iam::{account}:role/{name}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{name}",
     "aws:wafv2/webAcl:WebAcl": "arn:aws:wafv2:{region}:{account}:global/webacl/{name}/{id}",
     "aws:acm/certificate:Certificate": "arn:aws:acm:{region}:{account}:certificate/{id}",
 }

@@ -204,3 +204,15 @@ def test_cells_export_what_the_global_stack_needs(project, cell_runs):
 def test_every_region_used_is_in_the_eu(cell_runs):
     for run in cell_runs.values():
         assert {run.region_of(r) for r in run.resources if r.type.startswith("aws:")} <= EU_REGIONS
+
+
+def test_every_alarm_notifies_the_cells_encrypted_topic(cell_runs):
+    for region, run in cell_runs.items():
+        (topic,) = run.of_type("aws:sns/topic:Topic")
+        assert topic.props["kmsMasterKeyId"].startswith(f"arn:aws:kms:{region}:")
+        assert run.outputs["alarmTopicArn"] == topic.outputs["arn"]
+        alarms = run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        metrics = {a.props["metricName"] for a in alarms}
+        assert {"5xx", "Throttles", "ApproximateNumberOfMessagesVisible", "ReplicationLatency"} <= metrics
+        for alarm in alarms:
+            assert alarm.props["alarmActions"] == [topic.outputs["arn"]], alarm.name
