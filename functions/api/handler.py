@@ -7,6 +7,8 @@ Entry point ``handler``; ``make_handler(env, **overrides)`` builds an independen
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -46,6 +48,7 @@ FEED_DEFAULT, FEED_MAX = 20, 100
 # Bounded staleness after an erasure: a post stays readable from warm caches (in-function and
 # CloudFront, same max-age) for at most POST_CACHE_SECONDS.
 POST_CACHE_SECONDS, FEED_CACHE_SECONDS = 10, 5
+_LIMIT = re.compile(r"^[0-9]{1,3}$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 JSON = "application/json"
 
@@ -116,17 +119,28 @@ class ApiApp:
             self.log.warning("store read failed", error=exc.__class__.__name__, code=aws.error_code(exc))
             raise unavailable("the data store cannot be reached in this region") from None
 
+    def raw_body(self) -> bytes:
+        # Powertools' decoded_body would raise UnicodeDecodeError (a 500) on non-UTF-8 bytes.
+        body = self.event.body or ""
+        if not self.event.is_base64_encoded:
+            return body.encode("utf-8")
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise Problem(400, "malformed-body", "the body could not be decoded") from None
+
     def json_body(self) -> dict:
-        raw = self.event.decoded_body or ""
-        if len(raw.encode("utf-8")) > MAX_BODY_BYTES:
+        raw = self.raw_body()
+        if len(raw) > MAX_BODY_BYTES:
             raise Problem(413, "body-too-large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
         ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
         if ctype != JSON:
             raise Problem(415, "unsupported-media-type", "send application/json")
         try:
-            doc = json.loads(raw, parse_constant=_reject_constant)
-        except ValueError:
-            raise Problem(400, "malformed-json", "the body is not valid JSON") from None
+            # RecursionError: a deeply nested document within the size limit.
+            doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise Problem(400, "malformed-json", "the body is not valid UTF-8 JSON") from None
         if not isinstance(doc, dict):
             raise Problem(400, "malformed-json", "the body must be a JSON object")
         return doc
@@ -436,7 +450,8 @@ class ApiApp:
         @r.get("/v1/feed")
         def feed():
             raw = (self.event.query_string_parameters or {}).get("limit", str(FEED_DEFAULT))
-            if not raw.isdigit() or not 1 <= int(raw) <= FEED_MAX:
+            # ASCII digits only: str.isdigit() accepts "²", which int() then rejects (was a 500).
+            if not _LIMIT.match(raw) or not 1 <= int(raw) <= FEED_MAX:
                 raise Problem(400, "invalid-parameter", f"limit must be 1-{FEED_MAX}", parameter="limit")
             limit = int(raw)
             doc = self.feed_cache.get(limit)

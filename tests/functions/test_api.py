@@ -421,3 +421,24 @@ def test_unavailable_page_is_a_retryable_problem_document(world):
     r = world.request("GET", "/errors/unavailable", via_edge=False)
     assert r.status == 200 and r.headers["content-type"] == "application/problem+json"
     assert r.json["status"] == 503 and r.headers["retry-after"] == "30"
+
+
+@pytest.mark.parametrize(
+    "data,status",
+    [
+        (b"\xff\xfe{}", 400),  # not UTF-8 (Powertools' decoded_body raised: a 500)
+        (b"[" * 60000, 400),  # nesting deep enough for RecursionError, under the size limit
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, 400),
+    ],
+)
+def test_undecodable_bodies_are_400_not_500(world, data, status):
+    before = world.dump()
+    hdr = {"x-appx-zone": "eu", "x-appx-subject": "u_eu_" + "a" * 26, "content-type": "application/json"}
+    problem(world.call_api("POST", "/v1/users", hdr, data), status)
+    assert world.dump() == before
+
+
+@pytest.mark.parametrize("limit", ["²", "١٢", "+5", " 5", "1000", "-1", "5.0"])
+def test_feed_limit_non_ascii_digits_are_400(world, limit):
+    # "²".isdigit() is True and int("²") raises: this was a 500.
+    problem(world.request("GET", "/v1/feed", query={"limit": limit}), 400)
