@@ -166,18 +166,25 @@ class ApiApp:
         """Apply a write, or queue it when the breaker is open or the store fails.
         Returns "applied" or "queued"."""
         if self.breaker.allow():
+            # Every outcome must reach the breaker: a half-open trial that reported nothing
+            # would keep the breaker from ever allowing a direct write again.
             try:
                 self.store.apply(op)
-                self.breaker.success()
-                return "applied"
             except Conflict:
                 self.breaker.success()
                 raise Problem(409, "conflict", "the resource already exists") from None
             except (ClientError, BotoCoreError) as exc:
                 if not is_transient(exc):
+                    self.breaker.success()  # the store answered: a request error, not an outage
                     raise
                 self.breaker.failure()
                 self.log.warning("write failed, queueing", op=op["op"], requestId=op["requestId"], code=aws.error_code(exc), breaker=self.breaker.state)
+            except BaseException:
+                self.breaker.failure()
+                raise
+            else:
+                self.breaker.success()
+                return "applied"
         self.enqueue(op)
         return "queued"
 

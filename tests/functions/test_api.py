@@ -442,3 +442,23 @@ def test_undecodable_bodies_are_400_not_500(world, data, status):
 def test_feed_limit_non_ascii_digits_are_400(world, limit):
     # "²".isdigit() is True and int("²") raises: this was a 500.
     problem(world.request("GET", "/v1/feed", query={"limit": limit}), 400)
+
+
+@pytest.mark.parametrize("error", [ClientError({"Error": {"Code": "ValidationException", "Message": "x"}}, "PutItem"), RuntimeError("bug")])
+def test_half_open_trial_that_errors_does_not_wedge_the_breaker(world, user, monkeypatch, error):
+    """A half-open trial ending in a non-transient error used to leave the trial outstanding:
+    the breaker then refused every direct write forever and all writes were queued."""
+    app = world.api.app
+    app.breaker.force_open()
+    world.clock.advance(app.breaker.reset_seconds + 1)
+
+    def fail(op):
+        raise error
+
+    monkeypatch.setattr(app.store, "apply", fail)
+    problem(world.request("POST", "/v1/posts", {"text": "trial"}, token=user["token"]), 500)
+    monkeypatch.undo()
+    world.clock.advance(app.breaker.reset_seconds + 1)
+    r = world.request("POST", "/v1/posts", {"text": "direct again"}, token=user["token"])
+    assert r.status == 201, r
+    assert app.breaker.state == "closed"
