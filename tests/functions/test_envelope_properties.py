@@ -3,8 +3,6 @@ fixture; the per-example work is one RSA-OAEP wrap/unwrap at most."""
 
 from __future__ import annotations
 
-import string
-
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -58,22 +56,22 @@ def test_any_bit_flip_rejected(crypto, sealed, data):
     pos = data.draw(st.integers(0, len(raw) - 1))
     bit = data.draw(st.integers(0, 7))
     raw[pos] ^= 1 << bit
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return  # not even text: the API's JSON layer cannot carry it
+    # latin-1 maps every byte to one character, so a flipped high bit is still tested (as the
+    # non-ASCII character a JSON string could carry) instead of being skipped.
     with pytest.raises(EnvelopeError):
-        open_token(text, field, subject, "eu", provider.unwrap)
+        open_token(raw.decode("latin-1"), field, subject, "eu", provider.unwrap)
 
 
 @SETTINGS
-@given(pair=st.permutations(FIELDS).map(lambda p: p[:2]))
-def test_field_swap_rejected(crypto, sealed, pair):
-    provider, _ = crypto
-    subject, _, tokens = sealed
-    a, b = pair
+@given(values=st.dictionaries(st.sampled_from(FIELDS), json_values, min_size=2), subject=subjects, zone=st.sampled_from(["eu", "de"]), data=st.data())
+def test_field_swap_rejected(crypto, values, subject, zone, data):
+    """Freshly sealed values each time (a fixed record offers only 12 field pairs, so
+    hypothesis stopped far below 500 examples)."""
+    provider, sealers = crypto
+    tokens = sealers[zone].seal(values, subject)
+    a, b = data.draw(st.permutations(sorted(values)).map(lambda p: p[:2]))
     with pytest.raises(EnvelopeError):
-        open_token(tokens[a], b, subject, "eu", provider.unwrap)
+        open_token(tokens[a], b, subject, zone, provider.unwrap)
 
 
 @SETTINGS
@@ -88,18 +86,20 @@ def test_cross_subject_replay_rejected(crypto, sealed, other, field):
 
 
 @SETTINGS
-@given(field=st.sampled_from(FIELDS), zone=st.text(string.ascii_lowercase + string.digits, min_size=1, max_size=15), relabel=st.booleans())
+@given(field=st.sampled_from(FIELDS), zone=st.from_regex(r"[a-z][a-z0-9]{0,14}", fullmatch=True), relabel=st.booleans())
 def test_cross_zone_replay_rejected(crypto, sealed, field, zone, relabel):
-    """Opening as another zone fails; so does relabelling the token's zone to match."""
+    """Opening as another zone fails. Relabelling the token's zone to match fails too, even
+    with an unwrap oracle that hands back the true data key (as if both zones shared a key):
+    the zone is bound in the AAD, so GCM authentication itself rejects it."""
     provider, _ = crypto
     subject, _, tokens = sealed
     if zone == "eu":
         return
     token = tokens[field]
-    if relabel and zone[0].isalpha():
+    if relabel:
         token = token.replace("appxenc1.eu.", f"appxenc1.{zone}.", 1)
-        # the de key cannot unwrap an eu data key; unknown zones have no key at all
-        unwrap = provider.unwrap if zone in ("de",) else (lambda t: (_ for _ in ()).throw(EnvelopeError("no key")))
+        data_key = provider.unwrap(parse_token(tokens[field]))
+        unwrap = lambda _t: data_key  # noqa: E731
     else:
         unwrap = provider.unwrap
     with pytest.raises(EnvelopeError):
