@@ -40,6 +40,9 @@ RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
 REQUIRED_AT_SIGNUP = ("email", "name")
 ZONE_HEADER = "x-appx-zone"
 SUBJECT_HEADER = "x-appx-subject"
+# HMAC of the plaintext body keyed by the Idempotency-Key, set by the edge (docs/token-format.md):
+# the ciphertexts differ on every attempt, so it is what tells a retry from a reused key.
+DIGEST_HEADER = "x-appx-body-digest"
 ORIGIN_HEADER = "x-appx-origin-verify"
 UNAVAILABLE_PAGE, UNAVAILABLE_RETRY_AFTER = "/errors/unavailable", 30
 MAX_BODY_BYTES = 64 * 1024
@@ -324,7 +327,7 @@ class ApiApp:
                 raise Problem(422, "missing-field", f"required field(s): {', '.join(missing)}", fields=missing)
             fields = {f: self.check_token(f, body[f], zone) for f in RESTRICTED_FIELDS if body.get(f) is not None}
             locale = self.check_locale(body["locale"]) if body.get("locale") is not None else None
-            fingerprint = _fingerprint(zone, sorted(fields), locale)
+            fingerprint = _fingerprint(zone, sorted(fields), locale, self.header(DIGEST_HEADER) or "")
 
             def work(claim: Claim | None):
                 token, token_hash = ids.new_bearer(subject)
@@ -374,7 +377,7 @@ class ApiApp:
             op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": sets, "remove": removes}
             if "locale" in body:
                 op["locale"] = None if body["locale"] is None else self.check_locale(body["locale"])
-            fingerprint = _fingerprint(p.zone, sorted(sets), removes, op.get("locale", "-"))
+            fingerprint = _fingerprint(p.zone, sorted(sets), removes, op.get("locale", "-"), self.header(DIGEST_HEADER) or "")
 
             def work(_claim):
                 now = self.clock()

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
@@ -29,14 +31,14 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from appx_common import ids
 from appx_common.entry import expose, lazy_handler
-from appx_common.envelope import Sealer, looks_like_token
+from appx_common.envelope import Sealer, b64u_encode, looks_like_token
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem
 
 CONFIG_FILE = Path(__file__).with_name("config.json")
 SUPPORTED_CONFIG_VERSION = 1
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
-ZONE_HEADER, SUBJECT_HEADER = "x-appx-zone", "x-appx-subject"
+ZONE_HEADER, SUBJECT_HEADER, DIGEST_HEADER = "x-appx-zone", "x-appx-subject", "x-appx-body-digest"
 PUBLIC_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNUP = ("POST", "/v1/users")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -149,6 +151,7 @@ class EdgeApp:
             raise Problem(400, "malformed-json", "the body must be a JSON object")
         if _contains_lookalike(doc):
             raise Problem(400, "ciphertext-lookalike", "values may not imitate an encrypted field")
+        self.add_body_digest(request["headers"], doc)
         plain = {f: doc[f] for f in self.fields if f in doc and doc[f] is not None}
         if not plain:
             return
@@ -158,6 +161,21 @@ class EdgeApp:
         body.update(action="replace", encoding="base64", data=base64.b64encode(out).decode("ascii"), inputTruncated=False)
         for name in [h for h in request["headers"] if h.lower() == "content-length"]:
             del request["headers"][name]
+
+
+    @staticmethod
+    def add_body_digest(headers: dict, doc: dict) -> None:
+        """With an Idempotency-Key, tell the API what the plaintext body was: every attempt is
+        sealed with a fresh data key, so the API cannot otherwise tell a retry from another
+        request reusing the key (at sign-up that would replay someone else's user and token).
+        HMAC keyed by the Idempotency-Key: the fingerprint the API stores reveals nothing about
+        the plaintext to anyone who does not hold the key."""
+        key = _header(headers, "idempotency-key")
+        if not key:
+            return
+        canonical = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        digest = hmac.new(key.encode("utf-8"), canonical, hashlib.sha256).digest()
+        _set_header(headers, DIGEST_HEADER, "X-Appx-Body-Digest", b64u_encode(digest))
 
 
 def _header(headers: Mapping, name: str) -> str | None:

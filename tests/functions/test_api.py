@@ -462,3 +462,23 @@ def test_half_open_trial_that_errors_does_not_wedge_the_breaker(world, user, mon
     r = world.request("POST", "/v1/posts", {"text": "direct again"}, token=user["token"])
     assert r.status == 201, r
     assert app.breaker.state == "closed"
+
+
+def test_signup_key_reused_by_another_person_does_not_replay_their_account(world):
+    """Same Idempotency-Key, same set of fields, different plaintext: the ciphertexts differ on
+    every attempt anyway, so without the edge's body digest this replayed the first person's
+    user id and bearer token."""
+    first = world.signup(idem="shared-key-0001")
+    assert first.status == 201
+    other = world.signup(email="mallory@example.org", name="Mallory", phone="+33 7 00 00 00 00", birth="1980-01-01", idem="shared-key-0001")
+    problem(other, 422)
+    assert first.json["token"] not in other.text and first.json["userId"] not in other.text
+    retry = world.signup(idem="shared-key-0001")  # the genuine retry still replays
+    assert retry.status == 201 and retry.json == first.json
+
+
+def test_patch_key_reused_with_other_values_is_422(world, user):
+    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0002")
+    assert a.status == 200
+    problem(world.request("PATCH", "/v1/me", {"name": "Alice C"}, token=user["token"], idem="patch-key-0002"), 422)
+    assert world.request("GET", "/v1/me", token=user["token"]).json["profile"]["name"] == "Alice B"

@@ -141,3 +141,19 @@ def test_config_file_next_to_handler(modules, edge_config, tmp_path):
     assert h.app.public_origin == "origin.appx.example.eu"
     with pytest.raises(ValueError):
         modules["edge"].make_handler({}, config={**edge_config, "version": 2})
+
+
+def test_body_digest_only_with_idempotency_key_and_keyed_by_it(edge):
+    def digest(body, key):
+        out = run(edge, "POST", "/v1/users", body, headers={"Idempotency-Key": key} if key else None)
+        return out["headers"].get("x-appx-body-digest", [{}])[0].get("value")
+
+    assert digest(PLAIN, None) is None
+    d = digest(PLAIN, "key-00000001")
+    assert d and d == digest(dict(reversed(PLAIN.items())), "key-00000001")  # canonical JSON
+    assert d != digest({**PLAIN, "name": "Bob"}, "key-00000001")
+    assert d != digest(PLAIN, "key-00000002")
+    for value in PLAIN.values():
+        assert value not in d
+    spoofed = run(edge, "POST", "/v1/users", PLAIN, headers={"X-Appx-Body-Digest": "forged"})
+    assert "x-appx-body-digest" not in spoofed["headers"]
