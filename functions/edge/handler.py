@@ -38,6 +38,8 @@ from appx_common.problems import Problem
 CONFIG_FILE = Path(__file__).with_name("config.json")
 SUPPORTED_CONFIG_VERSION = 1
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+MAX_FIELD_CHARS = 1024
+MAX_JSON_DEPTH = 64
 ZONE_HEADER, SUBJECT_HEADER, DIGEST_HEADER = "x-appx-zone", "x-appx-subject", "x-appx-body-digest"
 PUBLIC_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNUP = ("POST", "/v1/users")
@@ -48,15 +50,25 @@ def _reject_constant(name: str):
     raise ValueError(name)
 
 
-def _contains_lookalike(value: Any, depth: int = 0) -> bool:
-    if depth > 64:
-        return True
+def _too_deep(doc: Any, limit: int) -> bool:
+    # Iterative: json.loads accepts nesting deep enough to overflow a recursive walk.
+    stack = [(doc, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth >= limit:
+                return True
+            stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return False
+
+
+def _contains_lookalike(value: Any) -> bool:
     if isinstance(value, str):
         return looks_like_token(value)
     if isinstance(value, dict):
-        return any(looks_like_token(k) or _contains_lookalike(v, depth + 1) for k, v in value.items())
+        return any(looks_like_token(k) or _contains_lookalike(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_contains_lookalike(v, depth + 1) for v in value)
+        return any(_contains_lookalike(v) for v in value)
     return False
 
 
@@ -149,8 +161,16 @@ class EdgeApp:
             raise Problem(400, "malformed-json", "the body is not valid JSON") from None
         if not isinstance(doc, dict):
             raise Problem(400, "malformed-json", "the body must be a JSON object")
+        if _too_deep(doc, MAX_JSON_DEPTH):
+            raise Problem(400, "too-deeply-nested", f"JSON nesting is limited to {MAX_JSON_DEPTH} levels")
         if _contains_lookalike(doc):
             raise Problem(400, "ciphertext-lookalike", "values may not imitate an encrypted field")
+        for field in self.fields:
+            # Checked here because nobody can look inside the ciphertext later: the API reads
+            # these fields back as strings (docs/api/openapi.yaml).
+            value = doc.get(field)
+            if value is not None and (not isinstance(value, str) or not value.strip() or len(value) > MAX_FIELD_CHARS):
+                raise Problem(422, "invalid-field", f"{field} must be a non-empty string of at most {MAX_FIELD_CHARS} characters", field=field)
         self.add_body_digest(request["headers"], doc)
         plain = {f: doc[f] for f in self.fields if f in doc and doc[f] is not None}
         if not plain:

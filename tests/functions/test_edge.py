@@ -157,3 +157,23 @@ def test_body_digest_only_with_idempotency_key_and_keyed_by_it(edge):
         assert value not in d
     spoofed = run(edge, "POST", "/v1/users", PLAIN, headers={"X-Appx-Body-Digest": "forged"})
     assert "x-appx-body-digest" not in spoofed["headers"]
+
+
+@pytest.mark.parametrize("value", [12345, {"a": "b"}, ["x"], True, "", "   ", "x" * 1025])
+def test_sensitive_field_must_be_a_bounded_string(edge, value):
+    # The API cannot look inside the ciphertext, and reads these fields back as strings.
+    out = run(edge, "POST", "/v1/users", {**PLAIN, "email": value})
+    assert status(out) == 422 and json.loads(out["body"])["field"] == "email"
+    assert edge.app.rsa_operations == 0
+
+
+@pytest.mark.parametrize("depth", [64, 100, 500, 900])
+def test_deep_nesting_has_its_own_reason(edge, depth):
+    out = run(edge, "POST", "/v1/users", raw=b'{"a":' + b"[" * depth + b"]" * depth + b"}")
+    assert status(out) == 400 and json.loads(out["body"])["type"].endswith("/too-deeply-nested")
+
+
+def test_nesting_within_the_limit_passes(edge):
+    token = "appx1.u_eu_" + "a" * 26 + "." + "B" * 43
+    out = run(edge, "POST", "/v1/posts", raw=b'{"text":"hi","x":' + b"[" * 62 + b"]" * 62 + b"}", token=token)
+    assert "status" not in out
