@@ -16,7 +16,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -46,6 +46,7 @@ DIGEST_HEADER = "x-appx-body-digest"
 ORIGIN_HEADER = "x-appx-origin-verify"
 UNAVAILABLE_PAGE, UNAVAILABLE_RETRY_AFTER = "/errors/unavailable", 30
 MAX_BODY_BYTES = 64 * 1024
+HEALTH_DEADLINE_SECONDS = 1.5  # well under a Route 53 health checker's 4 s response timeout
 MAX_POST_CHARS = 1000
 FEED_DEFAULT, FEED_MAX = 20, 100
 # Bounded staleness after an erasure: a post stays readable from warm caches (in-function and
@@ -501,8 +502,13 @@ class ApiApp:
                 except Exception as exc:  # noqa: BLE001 - any failure is "unhealthy"
                     return f"fail: {exc.__class__.__name__}"
 
-            with ThreadPoolExecutor(max_workers=min(8, len(checks))) as pool:
-                results = dict(zip(checks, pool.map(run, checks.values())))
+            # One deadline for the whole check: a dependency that hangs (e.g. a KMS call inside
+            # its retries) fails the check instead of making the health check itself slow.
+            pool = ThreadPoolExecutor(max_workers=min(8, len(checks)))
+            futures = {name: pool.submit(run, fn) for name, fn in checks.items()}
+            wait(futures.values(), timeout=HEALTH_DEADLINE_SECONDS)
+            pool.shutdown(wait=False, cancel_futures=True)
+            results = {name: f.result() if f.done() else "fail: timeout" for name, f in futures.items()}
             healthy = all(v == "ok" for v in results.values())
             cached = {"status": "ok" if healthy else "unavailable", "region": self.cfg.region, "checks": results, "breaker": self.breaker.state}
             self.health_cache.put("h", cached)

@@ -482,3 +482,21 @@ def test_patch_key_reused_with_other_values_is_422(world, user):
     assert a.status == 200
     problem(world.request("PATCH", "/v1/me", {"name": "Alice C"}, token=user["token"], idem="patch-key-0002"), 422)
     assert world.request("GET", "/v1/me", token=user["token"]).json["profile"]["name"] == "Alice B"
+
+
+def test_health_is_fast_when_a_dependency_hangs(world, monkeypatch):
+    import threading
+    import time
+
+    app = world.api.app
+    release = threading.Event()
+    monkeypatch.setattr(app.keys, "check", lambda zone: release.wait(10))
+    try:
+        started = time.monotonic()
+        r = world.request("GET", "/health")
+        elapsed = time.monotonic() - started
+    finally:
+        release.set()
+    assert r.status == 503 and r.headers["retry-after"]
+    assert r.json["checks"]["key:eu"] == "fail: timeout" and r.json["checks"]["posts"] == "ok"
+    assert elapsed < world.modules["api"].HEALTH_DEADLINE_SECONDS + 0.5, elapsed
