@@ -48,6 +48,10 @@ def api(env):
                 if not item:
                     return _resp(404, {"error": "not found"}, {"Cache-Control": "no-store"})
                 return _resp(200, {"id": path[7:], "text": item["text"]["S"], "region": env["APPX_REGION"]}, {"Cache-Control": "public, max-age=30"})
+            if method == "GET" and path == "/errors/unavailable":
+                return _resp(200, {"status": 503, "from": env["APPX_REGION"]}, {"Retry-After": "30", "Cache-Control": "public, max-age=60"})
+            if method == "GET" and path == "/gateway-timeout":
+                return _resp(504, {"message": "Endpoint request timed out"})
             if method == "GET" and path == "/boom":
                 raise RuntimeError("boom")
         except Exception as exc:  # noqa: BLE001

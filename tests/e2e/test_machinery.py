@@ -110,10 +110,18 @@ def test_cache_failover_health_and_fail_open(rt):
     while rt.health.healthy["eu-central-1"] and time.monotonic() < deadline:
         time.sleep(0.05)
     rt.route53.flush()
-    # Every de record unhealthy: Route 53 fails open, the origin is unreachable → 503 + Retry-After.
+    # Every de record unhealthy: Route 53 fails open, the origin is unreachable → CloudFront's
+    # custom error response: 503 with the error page of a healthy cell (the only one left).
     assert rt.route53.resolve("de.origin.appx.example.eu", "DE") == ["eu-central-1"]
-    s, h, _ = call(rt, "POST", "/users", b"{}", "DE")
-    assert s == 503 and "retry-after" in h
+    s, h, b = call(rt, "POST", "/users", b"{}", "DE")
+    assert (s, h["retry-after"], json.loads(b)["from"]) == (503, "30", "eu-west-1")
+    assert rt.edge.recent[-1]["errorPageFrom"] == "eu-west-1"
+
+    rt.fault("down", "eu-west-1")
+    s, h, b = call(rt, "POST", "/users", b"{}", "DE")  # the page now comes from the edge cache
+    assert (s, json.loads(b)["from"], rt.edge.recent[-1]["errorPageFrom"]) == (503, "eu-west-1", "cache")
+    rt.edge.cache.clear()
+    assert call(rt, "POST", "/users", b"{}", "DE")[0] == 502  # no page anywhere: CloudFront's own 502
     rt.fault("recover")
 
 
@@ -125,6 +133,8 @@ def test_control_api_and_errors(rt):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 400
-    assert call(rt, "GET", "/boom")[0] == 500  # a crashing Lambda is API Gateway's 500
+    assert call(rt, "GET", "/boom")[0] == 500  # a crashing Lambda is API Gateway's 500 (no custom error response)
+    s, h, b = call(rt, "GET", "/gateway-timeout")  # an origin 504 gets the custom error response
+    assert (s, h["retry-after"], json.loads(b)["status"]) == (503, "30", 503)
     s, h, b = call(rt, "GET", "/_control/")
     assert s == 200 and b"Take region down" in b

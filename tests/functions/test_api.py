@@ -276,6 +276,8 @@ def test_erasure_leaves_no_trace(world, user):
     world.pump_streams()
     assert world.request("GET", f"/v1/posts/{post['postId']}").status == 200  # warms the cache
 
+    profile = next(i for i in world.all_items()["appx-restricted-eu"] if i.get("userId") == user["userId"] and i["sk"] == "PROFILE")
+    author_id, ciphertexts = profile["authorId"], list(profile["fields"].values())
     r = world.request("DELETE", "/v1/me", token=t)
     assert r.status == 204, r
     world.pump_streams()
@@ -283,7 +285,7 @@ def test_erasure_leaves_no_trace(world, user):
     dump = world.dump()
     profile_items = [i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]
     assert [p["userId"] for p in profile_items] == [bob["userId"]]
-    for needle in (user["userId"], post["postId"], "to be forgotten", t.split(".")[-1]):
+    for needle in (user["userId"], author_id, post["postId"], "to be forgotten", t.split(".")[-1], *ciphertexts):
         assert needle not in dump
     assert len(world.all_items()["appx-idempotency"]) == 1  # bob's sign-up record only
     # nothing readable through any route
@@ -293,6 +295,9 @@ def test_erasure_leaves_no_trace(world, user):
     feed = world.request("GET", "/v1/feed").json
     assert [i["postId"] for i in feed["items"]] == [bob_post["postId"]]
     assert world.request("DELETE", "/v1/me", token=t).status == 401
+    assert world.request("PATCH", "/v1/me", {"name": "back"}, token=t).status == 401
+    assert world.request("POST", "/v1/posts", {"text": "back"}, token=t).status == 401
+    assert world.dump() == dump  # the refused writes stored nothing
 
 
 # ---- resilience ------------------------------------------------------------------------------
@@ -324,8 +329,9 @@ def test_signup_queued_when_store_fails(world, monkeypatch):
     assert app.breaker.failures == 1
     monkeypatch.undo()
     assert world.request("GET", "/v1/me", token=r.json["token"]).status == 401  # not applied yet
-    world.run_worker()
-    world.run_worker()
+    body = world.sqs.receive_message(QueueUrl=world.queue_url)["Messages"][0]["Body"]
+    world.sqs.send_message(QueueUrl=world.queue_url, MessageBody=body)  # delivered twice
+    assert sum(len(b["batchItemFailures"]) for b in world.run_worker()) == 0  # the duplicate is a no-op, not a conflict
     me = world.request("GET", "/v1/me", token=r.json["token"])
     assert me.status == 200 and me.json["profile"]["email"] == PLAIN["email"]
     assert len([i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]) == 1
@@ -500,3 +506,30 @@ def test_health_is_fast_when_a_dependency_hangs(world, monkeypatch):
     assert r.status == 503 and r.headers["retry-after"]
     assert r.json["checks"]["key:eu"] == "fail: timeout" and r.json["checks"]["posts"] == "ok"
     assert elapsed < world.modules["api"].HEALTH_DEADLINE_SECONDS + 0.5, elapsed
+
+
+def _unwrap_metrics(capsys) -> list:
+    out = []
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            doc = json.loads(line)
+            if "KeyUnwrapCalls" in doc:
+                out.append(doc["KeyUnwrapCalls"])
+    return out
+
+
+def test_writes_emit_no_unwrap_metric_reads_do(world, capsys):
+    """The KMS-call metric (EMF AppX/KeyUnwrapCalls): zero for sign-up, rectification, posting
+    and erasure; one unwrap for a read, then none while the data key is cached."""
+    capsys.readouterr()
+    u = world.signup(idem="signup-metric-01").json
+    t = u["token"]
+    assert world.request("PATCH", "/v1/me", {"email": "new@example.org"}, token=t).status == 200
+    assert world.request("POST", "/v1/posts", {"text": "m"}, token=t).status == 201
+    assert _unwrap_metrics(capsys) == [] and world.api.app.keys.unwrap_calls == 0
+    assert world.request("GET", "/v1/me", token=t).status == 200
+    # two data keys: the sign-up's and the rectification's
+    assert _unwrap_metrics(capsys) == [[2.0]] and world.api.app.keys.unwrap_calls == 2
+    assert world.request("GET", "/v1/me/export", token=t).status == 200
+    assert world.request("DELETE", "/v1/me", token=t).status == 204
+    assert _unwrap_metrics(capsys) == []  # cached keys, and erasure decrypts nothing

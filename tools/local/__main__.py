@@ -4,7 +4,8 @@
     fault down REGION           take a region down (unreachable cell, storage, workers)
     fault slow REGION [--ms N]  add N ms latency to every request of the region's API
     fault cut-replication [REGION]  stop global-table replication (of one region or all)
-    fault storage-down REGION   DynamoDB/SQS of the region answer 503 (API still up)
+    fault storage-down REGION   DynamoDB of the region answers 503 (API and queue still up)
+    fault breaker-open [REGION] force the write path's circuit breaker open (writes queue, 202)
     fault recover [REGION]      clear every fault (of one region or all)
     status                      print the running stack's state
 """
@@ -16,7 +17,6 @@ import json
 import signal
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 

@@ -4,17 +4,14 @@ function and the replicator from the region's DynamoDB streams."""
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
 import threading
 import time
 import traceback
 from collections import defaultdict
-from http.server import BaseHTTPRequestHandler
 
 from tools.local import apigw, aws, functions
-from tools.local.server import HttpEndpoint
+from tools.local.server import HttpEndpoint, exchange_handler
 from tools.local.topology import ACCOUNT_ID, Topology
 
 log = logging.getLogger("appx.local")
@@ -44,7 +41,7 @@ class Cell(HttpEndpoint):
         self.faults = FaultState()
         self.stats = defaultdict(int)
         self._stop = threading.Event()
-        self._listen(port, self._handler_class())
+        self._listen(port, exchange_handler(self._exchange, "appx-local-apigw", accept=lambda: not self.faults.down))
         self._threads = [
             threading.Thread(target=self._server.serve_forever, name=f"cell-{region}", daemon=True),
             threading.Thread(target=self._worker_loop, name=f"worker-{region}", daemon=True),
@@ -77,50 +74,13 @@ class Cell(HttpEndpoint):
         return not (self.faults.down or self.faults.storage_down)
 
     # ------------------------------------------------------------------ API adapter
-    def _handler_class(self):
-        cell = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "appx-local-apigw"
-
-            def log_message(self, *args):  # no request logging to the console
-                pass
-
-            def handle(self):
-                if cell.faults.down:
-                    # The region is unreachable: drop the connection without an answer.
-                    try:
-                        self.connection.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    return
-                super().handle()
-
-            def _serve(self):
-                if cell.faults.down:
-                    self.close_connection = True
-                    return
-                if cell.faults.slow_ms:
-                    time.sleep(cell.faults.slow_ms / 1000.0)
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
-                status, headers, out = cell.invoke_api(self.command, path, query, list(self.headers.items()), body,
-                                                       self.client_address[0])
-                self.send_response(status)
-                for k, v in headers:
-                    if k.lower() not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(k, v)
-                self.send_header("x-appx-region", cell.region)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(out)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        return Handler
+    def _exchange(self, method, path, query, headers, body, source_ip):
+        if self.faults.down:  # unreachable: no answer on a connection opened before the fault
+            return None, [], b""
+        if self.faults.slow_ms:
+            time.sleep(self.faults.slow_ms / 1000.0)
+        status, out_headers, out = self.invoke_api(method, path, query, headers, body, source_ip)
+        return status, out_headers + [("x-appx-region", self.region)], out
 
     def invoke_api(self, method, path, query, headers, body, source_ip) -> tuple[int, list, bytes]:
         host = next((v for k, v in headers if k.lower() == "host"), f"api.{self.region}.local")
@@ -160,32 +120,31 @@ class Cell(HttpEndpoint):
                 self._stop.wait(0.5)
 
     def _worker_round(self, sqs, queue, arn) -> None:
-        if True:
+        try:
+            msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                       AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        except Exception:
+            self._stop.wait(0.5)
+            return
+        if not msgs:
+            return
+        event = {"Records": [_sqs_record(m, arn, self.region) for m in msgs]}
+        failed: set[str] = {m["MessageId"] for m in msgs}
+        try:
+            with functions.running(self.region, "worker"):
+                result = self.handlers["worker"](event, functions.LambdaContext("appx-worker", self.region))
+            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            with functions.running(self.region, "worker"):
+                traceback.print_exc()
+        done = [m for m in msgs if m["MessageId"] not in failed]
+        self.stats["worker_messages"] += len(done)
+        self.stats["worker_failures"] += len(failed)
+        if done:
             try:
-                msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1,
-                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+                sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
             except Exception:
-                self._stop.wait(0.5)
-                return
-            if not msgs:
-                return
-            event = {"Records": [_sqs_record(m, arn, self.region) for m in msgs]}
-            failed: set[str] = {m["MessageId"] for m in msgs}
-            try:
-                with functions.running(self.region, "worker"):
-                    result = self.handlers["worker"](event, functions.LambdaContext("appx-worker", self.region))
-                failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
-            except Exception:
-                with functions.running(self.region, "worker"):
-                    traceback.print_exc()
-            done = [m for m in msgs if m["MessageId"] not in failed]
-            self.stats["worker_messages"] += len(done)
-            self.stats["worker_failures"] += len(failed)
-            if done:
-                try:
-                    sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
-                except Exception:
-                    pass  # visibility timeout expires; the worker must be idempotent anyway
+                pass  # visibility timeout expires; the worker must be idempotent anyway
 
     # ------------------------------------------------------------------ streams
     def _stream_loop(self) -> None:
@@ -199,17 +158,16 @@ class Cell(HttpEndpoint):
                 traceback.print_exc()
 
     def _stream_round(self, tables) -> None:
-        if True:
-            for spec in tables:
-                items = aws.stream_items(self.region, spec.name)
-                start, end = self.stream_cursor.get(spec.name, 0), len(items)
-                if end > start:
-                    now = time.time()
-                    for rec in items[start:end]:
-                        self.runtime.replicator.observe(self.region, spec, rec, now)
-                    self.stream_cursor[spec.name] = end
-                if spec.stream_to_function and "stream" in self.handlers:
-                    self._deliver(spec.name, items)
+        for spec in tables:
+            items = aws.stream_items(self.region, spec.name)
+            start, end = self.stream_cursor.get(spec.name, 0), len(items)
+            if end > start:
+                now = time.time()
+                for rec in items[start:end]:
+                    self.runtime.replicator.observe(self.region, spec, rec, now)
+                self.stream_cursor[spec.name] = end
+            if spec.stream_to_function and "stream" in self.handlers:
+                self._deliver(spec.name, items)
 
     def _deliver(self, table: str, items: list) -> None:
         start = self.fn_cursor.get(table, 0)

@@ -9,8 +9,11 @@ Per viewer request, in CloudFront's order:
 3. The origin host is resolved like Route 53 latency records with health checks.
 4. GET/HEAD/OPTIONS on the public origin go through an origin group: on a connection failure,
    timeout or 500/502/503/504 the secondary origin (the next region) is tried.
-5. An unreachable origin becomes 503 with Retry-After: the custom error response the global
-   stack configures for 502/504 (never a bare 5xx without Retry-After).
+5. Custom error responses, as the global stack configures them: an unreachable origin, a
+   timeout, or an origin 502/504 is answered with status 503 and the API's own error page
+   (`GET /errors/unavailable`, a problem document with Retry-After), fetched like any object
+   of the default behaviour: from the edge cache, else from a healthy cell through the public
+   origin group. If even the page cannot be fetched, the viewer gets CloudFront's own 502.
 6. The response is cached when Cache-Control allows it (s-maxage, else max-age; never
    private/no-store/no-cache; default TTL 0).
 
@@ -19,24 +22,24 @@ Also serves the dashboard and the control API under /_control/.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import json
 import threading
 import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import urllib3
 
+from components.edge_distribution import UNAVAILABLE_PAGE
 from tools.local import apigw, functions
-from tools.local.server import HttpEndpoint
+from tools.local.server import HttpEndpoint, exchange_handler
 
 FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
 FAILOVER_STATUS = (500, 502, 503, 504)
+ERROR_PAGE_FOR = (502, 504)  # the distribution's custom_error_responses: error_code -> 503 + page
+ERROR_PAGE_STATUS = 503
 CACHE_MAX_ENTRIES = 2000
 DASHBOARD = Path(__file__).with_name("dashboard.html")
 
@@ -98,16 +101,16 @@ class EdgeCache:
 
 class Edge(HttpEndpoint):
     def __init__(self, runtime, handler, port: int = 0, default_country: str | None = None,
-                 connect_timeout_s: float = 1.0, read_timeout_s: float = 10.0, retry_after_s: int = 5):
+                 connect_timeout_s: float = 1.0, read_timeout_s: float = 10.0):
         self.runtime, self.handler = runtime, handler
         self.default_country = default_country
-        self.connect_timeout, self.read_timeout, self.retry_after = connect_timeout_s, read_timeout_s, retry_after_s
+        self.connect_timeout, self.read_timeout = connect_timeout_s, read_timeout_s
         self.cache = EdgeCache()
         self.recent: deque = deque(maxlen=200)
         self.counters = {"requests": 0, "hits": 0, "failovers": 0, "errors503": 0, "5xx": 0}
         self.distribution = "local" + uuid.uuid4().hex[:10]
         self._pool = urllib3.PoolManager(num_pools=16, maxsize=32, retries=False, block=False)
-        self._listen(port, self._handler_class())
+        self._listen(port, exchange_handler(self._exchange, "CloudFront-local"))
         self._thread = threading.Thread(target=self._server.serve_forever, name="edge", daemon=True)
 
     def start(self) -> None:
@@ -118,37 +121,10 @@ class Edge(HttpEndpoint):
         self._server.server_close()
 
     # ------------------------------------------------------------------ HTTP
-    def _handler_class(self):
-        edge = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            server_version = "CloudFront-local"
-
-            def log_message(self, *args):
-                pass
-
-            def _serve(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                path, _, query = self.path.partition("?")
-                if path == "/_control" or path.startswith("/_control/"):
-                    status, headers, out = edge.runtime.control(self.command, path, query, body)
-                else:
-                    status, headers, out = edge.serve(self.command, path, query, list(self.headers.items()), body,
-                                                      self.client_address[0])
-                self.send_response(status)
-                for k, v in headers:
-                    if k.lower() not in ("content-length", "connection", "transfer-encoding", "server", "date"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(out)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(out)
-
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
-
-        return Handler
+    def _exchange(self, method, path, query, headers, body, client_ip):
+        if path == "/_control" or path.startswith("/_control/"):
+            return self.runtime.control(method, path, query, body)
+        return self.serve(method, path, query, headers, body, client_ip)
 
     # ------------------------------------------------------------------ request path
     def serve(self, method, uri, query, headers, body, client_ip):
@@ -200,8 +176,13 @@ class Edge(HttpEndpoint):
         request_id = uuid.uuid4().hex
         event = apigw.origin_request_event(method, uri, query, headers, body, client_ip, public_host, self.distribution, request_id)
         if self.handler is not None:
-            with functions.running("edge", "edge"):
-                result = self.handler(event, functions.LambdaContext("appx-edge", "us-east-1", timeout_s=30))
+            try:
+                with functions.running("edge", "edge"):
+                    result = self.handler(event, functions.LambdaContext("appx-edge", "us-east-1", timeout_s=30))
+            except Exception:  # a Lambda@Edge execution error is CloudFront's 502 (custom error response applies)
+                with functions.running("edge", "edge"):
+                    traceback.print_exc()
+                return self._error_page(rec)
         else:
             result = event["Records"][0]["cf"]["request"]
         if isinstance(result, dict) and "status" in result and "uri" not in result:
@@ -217,37 +198,57 @@ class Edge(HttpEndpoint):
         if fwd_body:
             fwd_headers.append(("Content-Length", str(len(fwd_body))))
         path = request.get("uri", uri) + (f"?{request['querystring']}" if request.get("querystring") else "")
-        country = next((v for k, v in headers if k.lower() == "cloudfront-viewer-country"), None)
 
+        status, out_headers, out = self._from_origin(host, method, path, fwd_headers, fwd_body, rec["country"], rec)
+        if status is None or status in ERROR_PAGE_FOR:
+            return self._error_page(rec)
+        if cacheable and 200 <= status < 400 and status != 304:
+            ttl = cache_ttl(out_headers)
+            if ttl > 0:
+                self.cache.put(key, ttl, status, out_headers, out)
+        return status, out_headers, out
+
+    def _from_origin(self, host, method, path, headers, body, country, rec):
+        """Route 53 picks the region; public GET/HEAD/OPTIONS go through the origin group.
+        Returns (None, [], b"") when no origin answered (connection failure or timeout)."""
         regions = self.runtime.route53.resolve(host, country)
-        if not regions:
-            return 502, [("Content-Type", "application/json")], b'{"message":"no origin for host"}'
-        group = method in FAILOVER_METHODS and host == public_host
+        group = method in FAILOVER_METHODS and host == self.runtime.topology.public_origin_host
         attempts = regions[:2] if group else regions[:1]
         status, out_headers, out = None, [], b""
         for i, region in enumerate(attempts):
             rec["tried"].append(region)
             rec["region"] = region
             try:
-                status, out_headers, out = self._forward(region, method, path, fwd_headers, fwd_body)
-            except Exception as exc:  # connection failure or timeout
-                status, out_headers, out = None, [], str(exc.__class__.__name__).encode()
+                status, out_headers, out = self._forward(region, method, path, headers, body)
+            except Exception:  # connection failure or timeout
+                status, out_headers, out = None, [], b""
             if group and (status is None or status in FAILOVER_STATUS) and i + 1 < len(attempts):
                 rec["failover"] = True
                 self.counters["failovers"] += 1
                 continue
             break
-        if status is None:
-            # CloudFront 502/504 → custom error response 503 with Retry-After.
-            self.counters["errors503"] += 1
-            rec["cache"] = "Error"
-            msg = json.dumps({"message": "origin unreachable; retry later", "retryAfterSeconds": self.retry_after}).encode()
-            return 503, [("Content-Type", "application/json"), ("Retry-After", str(self.retry_after)), ("Cache-Control", "no-store")], msg
-        if cacheable and 200 <= status < 400 and status != 304:
-            ttl = cache_ttl(out_headers)
-            if ttl > 0:
-                self.cache.put(key, ttl, status, out_headers, out)
         return status, out_headers, out
+
+    def _error_page(self, rec):
+        """CloudFront's custom error response: status 503 with the API's error page, which is
+        an object of the default (public, cached) behaviour like any other."""
+        self.counters["errors503"] += 1
+        rec["cache"] = "Error"
+        key = self._cache_key(UNAVAILABLE_PAGE, "", [])
+        hit = self.cache.get(key)
+        if hit:
+            rec["errorPageFrom"] = "cache"
+            return ERROR_PAGE_STATUS, hit[3], hit[4]
+        host = self.runtime.topology.public_origin_host
+        fetch = {"tried": []}
+        status, headers, body = self._from_origin(host, "GET", UNAVAILABLE_PAGE, [("Host", host)], b"", rec["country"], fetch)
+        rec["errorPageFrom"] = fetch.get("region")
+        if status != 200:  # CloudFront could not get the page either: its own error
+            return 502, [("Content-Type", "text/plain")], b"502 Bad Gateway: the origin and the error page are unreachable"
+        ttl = cache_ttl(headers)
+        if ttl > 0:
+            self.cache.put(key, ttl, status, headers, body)
+        return ERROR_PAGE_STATUS, headers, body
 
     def _forward(self, region, method, path, headers, body):
         cell = self.runtime.cells[region]

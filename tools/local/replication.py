@@ -109,15 +109,14 @@ class Replicator:
                 traceback.print_exc()
 
     def _round(self) -> None:
-        if True:
-            with self._lock:
-                links = [k for k, q in self._pending.items() if q]
-            for link in links:
-                table, src, dst = link
-                if self.link_blocked(src, dst):
-                    continue
-                self._drain(link)
-            self._expire_echoes()
+        with self._lock:
+            links = [k for k, q in self._pending.items() if q]
+        for link in links:
+            table, src, dst = link
+            if self.link_blocked(src, dst):
+                continue
+            self._drain(link)
+        self._expire_echoes()
 
     def _drain(self, link) -> None:
         table, src, dst = link

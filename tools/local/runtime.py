@@ -45,7 +45,6 @@ class Options:
     health_timeout_s: float = 2.0  # Route 53 expects an answer within 2 s
     origin_connect_timeout_s: float = 1.0
     origin_read_timeout_s: float = 10.0
-    retry_after_s: int = 5
     default_country: str | None = None
     stream_poll_s: float = 0.1
     echo_logs: bool = False
@@ -137,8 +136,7 @@ class Runtime:
         elif functions.handler_path(self.root, "edge").exists():
             edge_handler = self._load_edge()
         self.edge = Edge(self, edge_handler, port=o.port, default_country=o.default_country,
-                         connect_timeout_s=o.origin_connect_timeout_s, read_timeout_s=o.origin_read_timeout_s,
-                         retry_after_s=o.retry_after_s)
+                         connect_timeout_s=o.origin_connect_timeout_s, read_timeout_s=o.origin_read_timeout_s)
 
         for cell in self.cells.values():
             cell.start()
