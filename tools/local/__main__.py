@@ -6,6 +6,7 @@
     fault cut-replication [REGION]  stop global-table replication (of one region or all)
     fault storage-down REGION   DynamoDB of the region answers 503 (API and queue still up)
     fault breaker-open [REGION] force the write path's circuit breaker open (writes queue, 202)
+    fault duplicate-delivery [REGION]  the worker's first delete of a message is lost: SQS delivers it twice
     fault recover [REGION]      clear every fault (of one region or all)
     status                      print the running stack's state
 """

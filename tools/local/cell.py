@@ -27,11 +27,13 @@ class FaultState:
         self.replication_cut = False
         self.storage_down = False
         self.breaker_forced = False
+        self.duplicate_delivery = False
         self.since: float | None = None
 
     def as_dict(self) -> dict:
         return {"down": self.down, "slowMs": self.slow_ms, "replicationCut": self.replication_cut,
-                "storageDown": self.storage_down, "breakerForced": self.breaker_forced, "since": self.since}
+                "storageDown": self.storage_down, "breakerForced": self.breaker_forced,
+                "duplicateDelivery": self.duplicate_delivery, "since": self.since}
 
 
 class Cell(HttpEndpoint):
@@ -140,6 +142,9 @@ class Cell(HttpEndpoint):
         done = [m for m in msgs if m["MessageId"] not in failed]
         self.stats["worker_messages"] += len(done)
         self.stats["worker_failures"] += len(failed)
+        self.stats["worker_redeliveries"] += sum(_receive_count(m) > 1 for m in msgs)
+        if self.faults.duplicate_delivery:  # the first delete is lost: SQS delivers the message again
+            done = [m for m in done if _receive_count(m) > 1]
         if done:
             try:
                 sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
@@ -217,3 +222,7 @@ def _sqs_record(m: dict, arn: str, region: str) -> dict:
     return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": attrs, "md5OfBody": m.get("MD5OfBody"),
             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": region}
+
+
+def _receive_count(m: dict) -> int:
+    return int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))

@@ -29,7 +29,7 @@ from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
-FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "recover")
+FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "recover")
 
 
 @dataclass
@@ -245,11 +245,13 @@ class Runtime:
                 f.breaker_forced = True
                 for b in breakers:
                     b.force_open()
+            elif action == "duplicate-delivery":
+                f.duplicate_delivery = True
             elif action == "recover":
                 if f.breaker_forced:
                     for b in self._breakers(r):
                         b.success()
-                f.down = f.replication_cut = f.storage_down = f.breaker_forced = False
+                f.down = f.replication_cut = f.storage_down = f.breaker_forced = f.duplicate_delivery = False
                 f.slow_ms = 0
                 self.moto.faults.set(r, False)
                 if region is None:
