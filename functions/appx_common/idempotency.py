@@ -54,19 +54,13 @@ class Idempotency:
         if not KEY_PATTERN.match(key):
             raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ - : .")
         rid = record_id(route, scope, key)
-        now = int(self.clock())
-        try:
-            self.table.put_item(
-                Item={"id": rid, "status": IN_PROGRESS, "fingerprint": fingerprint, "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
-                ConditionExpression="attribute_not_exists(id) OR expiration < :now OR (#s = :ip AND lockedUntil < :now)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":now": now, ":ip": IN_PROGRESS},
-            )
+        existing = self._claim_or_read(rid, fingerprint)
+        if existing == {}:
+            # The record that blocked us was released (its request failed) before we read it:
+            # claim again rather than report the key as reused.
+            existing = self._claim_or_read(rid, fingerprint)
+        if existing is None:
             return Claim(rid, key)
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
-        existing = self.table.get_item(Key={"id": rid}, ConsistentRead=True).get("Item") or {}
         if existing.get("fingerprint") != fingerprint:
             raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
         if existing.get("status") != COMPLETED:
@@ -77,6 +71,22 @@ class Idempotency:
         except (KeyError, InvalidTag, ValueError):
             raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
         return Claim(rid, key, replay=response)
+
+    def _claim_or_read(self, rid: str, fingerprint: str) -> dict | None:
+        """None when the record is now ours; otherwise the record in the way ({} if it vanished)."""
+        now = int(self.clock())
+        try:
+            self.table.put_item(
+                Item={"id": rid, "status": IN_PROGRESS, "fingerprint": fingerprint, "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
+                ConditionExpression="attribute_not_exists(id) OR expiration < :now OR (#s = :ip AND lockedUntil < :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={":now": now, ":ip": IN_PROGRESS},
+            )
+            return None
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        return self.table.get_item(Key={"id": rid}, ConsistentRead=True).get("Item") or {}
 
     def complete(self, claim: Claim, response: dict) -> None:
         nonce = os.urandom(12)

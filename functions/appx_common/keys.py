@@ -128,7 +128,7 @@ class CachingKeyProvider:
                 self._cache.move_to_end(ref)
                 self.cache_hits += 1
                 return hit[1]
-        self.unwrap_calls += 1
+            self.unwrap_calls += 1  # under the lock: += is not atomic across threads
         key = self.inner.unwrap(token)
         with self._lock:
             self._cache[ref] = (now + self.ttl, key)
