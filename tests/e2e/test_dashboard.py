@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from playwright import sync_api
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -17,7 +18,6 @@ def chromium() -> str | None:
 
 
 def test_dashboard_take_region_down(healthy, artifacts):
-    sync_api = pytest.importorskip("playwright.sync_api")
     exe = chromium()
     if exe is None:
         pytest.fail("Debian's chromium is not installed (apt-get install -y chromium)")

@@ -31,9 +31,10 @@ def test_german_signup_stays_in_de_region_as_ciphertext(healthy):
         assert "appx-restricted-de" not in stack.tables(region)
         assert user["userId"] not in _region_blob(stack, region), f"de user found in {region}"
 
-    everything = "".join(_region_blob(stack, r) for r in stack.cells) + "".join(stack.logs().values())
+    # Stores, queues, every captured log, and what the dashboard shows (recent requests, events).
+    everything = "".join(_region_blob(stack, r) for r in stack.cells) + "".join(stack.logs().values()) + json.dumps(stack.status())
     for plaintext in (email, name, phone, marker):
-        assert plaintext not in everything, f"plaintext {plaintext!r} found in a store or log"
+        assert plaintext not in everything, f"plaintext {plaintext!r} found in a store, log or the dashboard state"
 
     # The owner still reads it back (decrypted in the zone).
     me = stack.request("GET", "/v1/me", token=user["token"], country="DE")

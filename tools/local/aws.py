@@ -43,10 +43,6 @@ class StorageFaults:
     def failing(self, region: str, service: str) -> bool:
         return service in self._down.get(region, ())
 
-    def regions(self) -> list[str]:
-        with self._lock:
-            return sorted(r for r, s in self._down.items() if s)
-
 
 class _FaultMiddleware:
     def __init__(self, app, faults: StorageFaults):

@@ -5,7 +5,6 @@ Used by the e2e tests, the demo and the benchmark."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -186,9 +185,3 @@ class LocalStack:
             out["console.log"] = console.read_text(errors="replace")
         return out
 
-
-def env_int(name: str, default: int) -> int:
-    try:
-        return int(os.environ.get(name, default))
-    except ValueError:
-        return default

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _ctx = threading.local()
-FUNCTION_NAMES = ("api", "worker", "stream", "edge")
 
 
 def functions_dir(root: Path) -> Path:
@@ -28,10 +27,6 @@ def functions_dir(root: Path) -> Path:
 
 def handler_path(root: Path, name: str) -> Path:
     return functions_dir(root) / name / "handler.py"
-
-
-def available(root: Path) -> dict[str, bool]:
-    return {n: handler_path(root, n).exists() for n in FUNCTION_NAMES}
 
 
 _modules: dict[str, object] = {}
@@ -153,9 +148,7 @@ class HandlerPool:
         self._idle: list[Callable] = []
         self.instances: list[Callable] = []
         self._cond = threading.Condition()
-        self._busy = 0
-        self.cold_starts = 0
-        self.throttles = 0
+        self._creating = 0  # environments being created (count against the limit)
 
     def warm(self) -> "HandlerPool":
         with self._cond:
@@ -166,37 +159,31 @@ class HandlerPool:
     def _create(self) -> Callable:
         h = self.factory()
         self.instances.append(h)
-        self.cold_starts += 1
         if self.on_create:
             self.on_create(h)
         return h
 
     def _acquire(self, wait_s: float) -> Callable | None:
+        """An idle environment, or a new one while under the limit; None when throttled."""
         deadline = time.monotonic() + wait_s
         with self._cond:
-            while True:
-                if self._idle:
-                    self._busy += 1
-                    return self._idle.pop()
-                if len(self.instances) < self.limit:
-                    self._busy += 1
-                    create = True
-                    break
+            while not self._idle and len(self.instances) + self._creating >= self.limit:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    self.throttles += 1
                     return None
                 self._cond.wait(left)
+            if self._idle:
+                return self._idle.pop()
+            self._creating += 1
         try:
-            return self._create() if create else None
-        except BaseException:
+            return self._create()
+        finally:
             with self._cond:
-                self._busy -= 1
-            raise
+                self._creating -= 1
+                self._cond.notify()
 
     def _release(self, h: Callable) -> None:
         with self._cond:
-            self._busy -= 1
             self._idle.append(h)
             self._cond.notify()
 

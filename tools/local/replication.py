@@ -40,7 +40,6 @@ class Replicator:
         self._thread = threading.Thread(target=self._loop, name="replicator", daemon=True)
         self._clients: dict[str, object] = {}
         self.cut_all = False
-        self.applied = defaultdict(int)
         self.last_delay: dict[tuple[str, str, str], float] = {}
 
     def start(self) -> None:
@@ -149,7 +148,6 @@ class Replicator:
                 return  # retry on the next round
             with self._lock:
                 q.popleft()
-            self.applied[link] += 1
             self.last_delay[link] = time.time() - seen
 
     def _expire_echoes(self) -> None:
