@@ -12,11 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from components.errors import ConfigError
 from components.regions import AWS_REGIONS, EU_REGIONS
 from components.residency import RESIDENCY_FILE, Residency, ResidencyZone, load_residency
+from components.yaml_source import read_yaml
 
 PROJECT = "appx"
 ROLES = ("cell", "global")
@@ -282,12 +281,7 @@ class _Reader:
 
 
 def _read_yaml(path: Path, source: str) -> Mapping:
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(source, "<file>", f"not found at {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, "<document>", f"malformed YAML: {exc}".replace("\n", " ")) from None
+    raw = read_yaml(path)
     if not isinstance(raw, Mapping):
         raise ConfigError(source, "<document>", "must be a YAML mapping")
     return raw

@@ -12,10 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from components.errors import ConfigError
 from components.regions import AWS_REGIONS, EU_REGIONS
+from components.yaml_source import read_yaml
 
 RESIDENCY_FILE = "residency.yaml"
 DENY = "deny"
@@ -82,14 +81,7 @@ def load_residency(path: Path, cell_regions: Iterable[str] | None = None) -> Res
     `cell_regions`, when given, are the regions that have a cell stack; every zone region must
     be one of them, or restricted data would be routed to a region with nothing deployed.
     """
-    source = path.name
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(source, "<file>", f"not found at {path}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(source, "<document>", f"malformed YAML: {exc}".replace("\n", " ")) from None
-    return parse_residency(raw, source, cell_regions)
+    return parse_residency(read_yaml(path), path.name, cell_regions)
 
 
 def parse_residency(raw: object, source: str = RESIDENCY_FILE, cell_regions: Iterable[str] | None = None) -> Residency:

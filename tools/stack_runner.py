@@ -33,7 +33,7 @@ from pulumi.runtime import rpc, settings  # noqa: E402
 from pulumi.runtime.stack import run_in_stack  # noqa: E402
 from pulumi.runtime.sync_await import _sync_await  # noqa: E402
 
-from components.config import PROJECT, load_project, read_project_settings  # noqa: E402
+from components.config import PROJECT, load_project, read_project_settings, read_stack_files  # noqa: E402
 from components import packaging  # noqa: E402
 from components.errors import ConfigError  # noqa: E402
 
@@ -79,22 +79,16 @@ class StackRun:
 
 def stack_config(stack: str, root: Path) -> dict:
     """Flat `ns:key` config as `pulumi` would hand it to the program: project defaults, then the stack file."""
-    import yaml
-
     defaults = read_project_settings(root)
     config: dict = {
         f"{PROJECT}:domain": defaults.domain,
         f"{PROJECT}:hostedZoneId": defaults.hosted_zone_id or "",
         f"{PROJECT}:stackOrg": defaults.stack_org,
     }
-    path = root / f"Pulumi.{stack}.yaml"
-    if not path.exists():
-        raise ConfigError(path.name, "<file>", f"no such stack file in {root}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(path.name, "<document>", f"malformed YAML: {exc}".replace("\n", " ")) from None
-    config.update((raw.get("config") or {}) if isinstance(raw, Mapping) else {})
+    stacks = read_stack_files(root)
+    if stack not in stacks:
+        raise ConfigError(f"Pulumi.{stack}.yaml", "<file>", f"no such stack file in {root}", stacks)
+    config.update(stacks[stack].values)
     return config
 
 

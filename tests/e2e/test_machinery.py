@@ -10,9 +10,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.e2e import standin
 from tools.local import aws
+from tools.local.__main__ import main as cli
 from tools.local.edge import cache_ttl
 from tools.local.runtime import Options, Runtime
 from tools.local.topology import load_topology
@@ -27,7 +29,8 @@ def test_topology_comes_from_residency_and_stack_files():
     assert set(t.table("appx-restricted-eu").replicas) == set(t.cell_regions)
     assert set(t.table("appx-posts").replicas) == set(t.cell_regions) and t.table("appx-posts").replicated
     assert not t.table("appx-feed").replicated
-    assert t.health_check_failure_threshold == 3
+    edge = yaml.safe_load((ROOT / "Pulumi.global.yaml").read_text())["config"]["appx:edge"]
+    assert t.health_check_failure_threshold == edge["healthCheckFailureThreshold"]
     assert t.origin_hosts["de.origin.appx.example.eu"] == ("eu-central-1",)
     assert t.latency_order("DE", t.cell_regions)[0] == "eu-central-1"
     assert t.latency_order("IE", t.cell_regions)[0] == "eu-west-1"
@@ -123,6 +126,17 @@ def test_cache_failover_health_and_fail_open(rt):
     rt.edge.cache.clear()
     assert call(rt, "POST", "/users", b"{}", "DE")[0] == 502  # no page anywhere: CloudFront's own 502
     rt.fault("recover")
+
+
+def test_cli_faults_reach_the_running_stack(rt):
+    rt.fault("recover")
+    assert cli(["fault", "slow", "eu-west-1", "--ms", "7", "--state-dir", str(rt.state_dir)]) == 0
+    assert rt.cells["eu-west-1"].faults.slow_ms == 7
+    assert cli(["fault", "cut-replication", "--state-dir", str(rt.state_dir)]) == 0
+    assert rt.replicator.cut_all
+    assert cli(["status", "--state-dir", str(rt.state_dir)]) == 0
+    assert cli(["fault", "recover", "--state-dir", str(rt.state_dir)]) == 0
+    assert rt.cells["eu-west-1"].faults.slow_ms == 0 and not rt.replicator.cut_all
 
 
 def test_control_api_and_errors(rt):
