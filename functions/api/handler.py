@@ -100,7 +100,12 @@ class ApiApp:
 
     def __call__(self, event: dict, context: object = None) -> dict:
         before = self.keys.unwrap_calls
+        head = _method(event) == "HEAD"
+        if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
+            event = {**event, "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": "GET"}}}
         response = self.resolver.resolve(event, context)
+        if head:
+            response = {**response, "body": "", "isBase64Encoded": False}
         unwraps = self.keys.unwrap_calls - before
         if unwraps:
             self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
@@ -519,6 +524,10 @@ class ApiApp:
 
 def hmac_eq(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+def _method(event: dict) -> str | None:
+    return ((event.get("requestContext") or {}).get("http") or {}).get("method")
 
 
 def _fingerprint(*parts: object) -> str:

@@ -533,3 +533,10 @@ def test_writes_emit_no_unwrap_metric_reads_do(world, capsys):
     assert world.request("GET", "/v1/me/export", token=t).status == 200
     assert world.request("DELETE", "/v1/me", token=t).status == 204
     assert _unwrap_metrics(capsys) == []  # cached keys, and erasure decrypts nothing
+
+
+def test_head_is_get_without_a_body(world):
+    get = world.request("GET", "/v1/feed", via_edge=False)
+    head = world.request("HEAD", "/v1/feed", via_edge=False)
+    assert head.status == get.status == 200
+    assert head.text == "" and head.headers["etag"] == get.headers["etag"]
