@@ -28,6 +28,12 @@ class TTLCache:
             self.misses += 1
             return None
 
+    def expires_in(self, key: Any) -> float:
+        """Seconds the entry stays fresh (0 when absent): downstream caches must not outlive it."""
+        with self._lock:
+            entry = self._data.get(key)
+            return max(0.0, entry[0] - self.clock()) if entry else 0.0
+
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
             self._data[key] = (self.clock() + self.ttl, value)

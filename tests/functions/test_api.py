@@ -540,3 +540,14 @@ def test_head_is_get_without_a_body(world):
     head = world.request("HEAD", "/v1/feed", via_edge=False)
     assert head.status == get.status == 200
     assert head.text == "" and head.headers["etag"] == get.headers["etag"]
+
+
+def test_cached_reads_advertise_only_the_remaining_lifetime(world, user):
+    # Downstream caches (CloudFront) must not extend how long an erased post stays readable.
+    post_id = world.request("POST", "/v1/posts", {"text": "short-lived"}, token=user["token"]).json["postId"]
+    first = world.request("GET", f"/v1/posts/{post_id}")
+    assert first.headers["cache-control"] in ("public, max-age=9", "public, max-age=10")  # floor of what is left
+    world.clock.advance(7)
+    again = world.request("GET", f"/v1/posts/{post_id}")
+    age = int(again.headers["cache-control"].rsplit("=", 1)[1])
+    assert 0 <= age <= 3
