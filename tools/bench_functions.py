@@ -1,9 +1,9 @@
 """Benchmark (not a test): edge CPU time per request, asymmetric operations, cold import time
 and zipped package size of each function.
 
-    .venv/bin/python functions/benchmark.py [--requests 300]
+    .venv/bin/python -m tools.bench_functions [--requests 300]
 
-Targets (issue 3): edge overhead at 5 fields < 1 ms median; edge import < 150 ms; edge
+Targets we set ourselves: edge overhead at 5 fields < 1 ms median; edge import < 150 ms; edge
 package < 10 MB; API import < 300 ms.
 """
 
@@ -21,7 +21,7 @@ import time
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "functions"
 sys.path.insert(0, str(HERE))
 
 LIMITS_MB = {"edge": 50, "api": 50, "worker": 50, "stream": 50}  # zipped direct-upload limit; edge origin-request 50 MB
