@@ -31,6 +31,7 @@ from appx_common.envelope import EnvelopeError, open_fields, parse_token
 from appx_common.idempotency import Claim, Idempotency
 from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
 from appx_common.logs import AppLogger
+from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem, throttled, unavailable
 from appx_common.resilience import CircuitBreaker, TTLCache
@@ -54,11 +55,6 @@ FEED_DEFAULT, FEED_MAX = 20, 100
 POST_CACHE_SECONDS, FEED_CACHE_SECONDS = 10, 5
 _LIMIT = re.compile(r"^[0-9]{1,3}$")
 _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
-JSON = "application/json"
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not JSON")
 
 
 class Principal:
@@ -139,20 +135,7 @@ class ApiApp:
             raise Problem(400, "malformed-body", "the body could not be decoded") from None
 
     def json_body(self) -> dict:
-        raw = self.raw_body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise Problem(413, "body-too-large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
-        ctype = (self.header("content-type") or "").split(";")[0].strip().lower()
-        if ctype != JSON:
-            raise Problem(415, "unsupported-media-type", "send application/json")
-        try:
-            # RecursionError: a deeply nested document within the size limit.
-            doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise Problem(400, "malformed-json", "the body is not valid UTF-8 JSON") from None
-        if not isinstance(doc, dict):
-            raise Problem(400, "malformed-json", "the body must be a JSON object")
-        return doc
+        return parse_json_object(self.raw_body(), self.header("content-type"), MAX_BODY_BYTES)
 
     def check_token(self, field: str, value: object, zone: str) -> str:
         try:

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from appx_common import ids
 from appx_common.entry import expose, lazy_handler
 from appx_common.envelope import Sealer, b64u_encode, looks_like_token
+from appx_common.json_body import parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem
 
@@ -44,10 +45,6 @@ ZONE_HEADER, SUBJECT_HEADER, DIGEST_HEADER = "x-appx-zone", "x-appx-subject", "x
 PUBLIC_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGNUP = ("POST", "/v1/users")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _reject_constant(name: str):
-    raise ValueError(name)
 
 
 def _too_deep(doc: Any, limit: int) -> bool:
@@ -150,17 +147,7 @@ class EdgeApp:
             raw = base64.b64decode(data, validate=True) if body.get("encoding", "base64") == "base64" else data.encode("utf-8")
         except (binascii.Error, ValueError):
             raise Problem(400, "malformed-body", "the body could not be decoded") from None
-        if len(raw) > self.max_body:
-            raise Problem(413, "body-too-large", f"request bodies are limited to {self.max_body} bytes")
-        ctype = (_header(request["headers"], "content-type") or "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise Problem(415, "unsupported-media-type", "send application/json")
-        try:
-            doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            raise Problem(400, "malformed-json", "the body is not valid JSON") from None
-        if not isinstance(doc, dict):
-            raise Problem(400, "malformed-json", "the body must be a JSON object")
+        doc = parse_json_object(raw, _header(request["headers"], "content-type"), self.max_body)
         if _too_deep(doc, MAX_JSON_DEPTH):
             raise Problem(400, "too-deeply-nested", f"JSON nesting is limited to {MAX_JSON_DEPTH} levels")
         if _contains_lookalike(doc):
