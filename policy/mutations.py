@@ -291,6 +291,13 @@ def m_public_function_url(rs):
     return "api-url"
 
 
+def m_legacy_global_table(rs):
+    t = find(rs, "aws:dynamodb/table:Table", tag("data-class", "restricted"))
+    add(rs, t, "aws:dynamodb/globalTable:GlobalTable", "legacy-restricted",
+        {"name": t.props.get("name"), "replicas": [{"regionName": "eu-west-1"}, {"regionName": "eu-west-2"}]})
+    return "legacy-restricted"
+
+
 def m_queue_no_dlq(rs):
     q = find(rs, "aws:sqs/queue:Queue", lambda r: not (r.props.get("tags") or {}).get("role"))
     q.props.pop("redrivePolicy", None)
@@ -352,6 +359,7 @@ MUTATIONS = [
     Mutation("iam-data-actions-scoped", CELL, "dynamodb actions on Resource *", m_iam_dynamodb_star_resource),
     Mutation("lambda-permission-source-arn", CELL, "invoke permission without sourceArn", m_permission_no_source),
     Mutation("lambda-url-auth", CELL, "public function URL (auth NONE) added", m_public_function_url),
+    Mutation("dynamodb-no-legacy-global-table", CELL, "legacy GlobalTable stitched over the restricted table", m_legacy_global_table),
     Mutation("sqs-dead-letter-queue", CELL, "queue loses its redrive policy", m_queue_no_dlq),
     Mutation("latency-records-health-checked", GLOBAL, "latency record without health check", m_latency_no_health_check),
 ]

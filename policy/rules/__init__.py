@@ -13,6 +13,7 @@ RULE_MODULES = (
     "restricted_residency",
     "field_key_residency",
     "table_replicas_in_eu",
+    "dynamodb_no_legacy_global_table",
     "edge_carve_out_wired",
     "data_classification",
     "data_class_propagation",

@@ -41,6 +41,7 @@ DOCS_URL = "https://github.com/appx/appx/blob/main/docs/policy.md"
 # Resource types ----------------------------------------------------------------------------
 TABLE = "aws:dynamodb/table:Table"
 TABLE_REPLICA = "aws:dynamodb/tableReplica:TableReplica"
+GLOBAL_TABLE_LEGACY = "aws:dynamodb/globalTable:GlobalTable"
 QUEUE = "aws:sqs/queue:Queue"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 FUNCTION = "aws:lambda/function:Function"

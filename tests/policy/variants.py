@@ -25,6 +25,13 @@ def setp(path: str, value):
     return change
 
 
+def set_type(type_: str):
+    def change(r):
+        r.urn = r.urn.replace(f"::{r.type}::", f"::{type_}::")
+        r.type = type_
+    return change
+
+
 def set_provider(p):
     def change(r):
         r.provider = p
@@ -160,6 +167,8 @@ VARIANTS = [
     ("iam-data-actions-scoped", "api-kms", "dynamodb:Query on *", set_doc("policy", [{"Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": ["*"]}])),
     # lambda-permission-source-arn
     ("lambda-permission-source-arn", "api-invoke", "no sourceArn", setp("sourceArn", None)),
+    # dynamodb-no-legacy-global-table: the restricted table re-created as a legacy global table
+    ("dynamodb-no-legacy-global-table", "appx-restricted-eu", "legacy GlobalTable", set_type("aws:dynamodb/globalTable:GlobalTable")),
     # lambda-url-auth
     ("lambda-url-auth", "api-url", "auth NONE", setp("authorizationType", "NONE")),
     # sqs-dead-letter-queue
