@@ -15,9 +15,10 @@ def restricted_table(zone: ResidencyZone) -> TableSpec:
     )
 
 
-# Pseudonymous user content, EU-wide. The stream keeps each region's feed projection.
+# Pseudonymous user content, EU-wide. The stream keeps each region's feed projection. TTL removes
+# the short-lived markers of erased authors.
 POSTS = TableSpec(name="appx-posts", data_class="personal", hash_key="pk", range_key="sk",
-                  indexes=(("byAuthor", "authorId", "createdAt"),), stream=True)
+                  indexes=(("byAuthor", "authorId", "createdAt"),), stream=True, ttl_attribute="expiration")
 # Idempotency records of writes (Powertools layout), EU-wide so a retry after failover is recognised.
 IDEMPOTENCY = TableSpec(name="appx-idempotency", data_class="personal", hash_key="id", ttl_attribute="expiration")
 # The public feed projection: derived data without author ids, rebuilt in every region from

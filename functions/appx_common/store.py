@@ -12,6 +12,7 @@ feed ``appx-feed``:    FEED / <createdAt>#<postId>  postId, text, createdAt     
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
@@ -23,6 +24,9 @@ from appx_common.aws import THROTTLING_CODES, error_code
 from appx_common.config import RegionConfig
 
 PROFILE = "PROFILE"
+# How long an erased author's marker outlives the erasure: far longer than the byAuthor index
+# can lag behind a post written in the same instant (DynamoDB TTL deletes it afterwards).
+ERASED_MARKER_SECONDS = 24 * 3600
 FEED_PK = "FEED"
 FEED_LIMIT_MAX = 100
 
@@ -69,6 +73,11 @@ def post_key(post_id: str) -> dict:
 
 def feed_key(created_at: str, post_id: str) -> dict:
     return {"pk": FEED_PK, "sk": f"{created_at}#{post_id}"}
+
+
+def erased_author_key(author_id: str) -> dict:
+    # Only a hash of the (already deleted) pseudonym: the marker identifies nobody.
+    return {"pk": f"ERASED#{hashlib.sha256(author_id.encode()).hexdigest()}", "sk": "ERASED"}
 
 
 class Store:
@@ -245,6 +254,12 @@ class Store:
         # Tokens first, profile last: the profile REMOVE is what the stream consumer acts on.
         for item in sorted(items, key=lambda i: i["sk"] == PROFILE):
             self.restricted(zone).delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    def mark_author_erased(self, author_id: str) -> None:
+        self.posts.put_item(Item={**erased_author_key(author_id), "expiration": int(self.clock()) + ERASED_MARKER_SECONDS})
+
+    def author_erased(self, author_id: str) -> bool:
+        return "Item" in self.posts.get_item(Key=erased_author_key(author_id))
 
     def erase_posts(self, author_id: str) -> int:
         posts = self.posts_by_author(author_id)

@@ -3,8 +3,10 @@ restricted tables.
 
 * posts INSERT/MODIFY → upsert the public feed entry (postId, text, createdAt; never the
   author id); posts REMOVE → delete the feed entry.
-* restricted PROFILE REMOVE (erasure) → delete every post of the user's pseudonymous author id
-  (GSI ``byAuthor``); their REMOVE records then clear the feed.
+* restricted PROFILE REMOVE (erasure) → mark the pseudonymous author id erased (a hash of it,
+  expiring after a day) and delete every post of it (GSI ``byAuthor``); their REMOVE records then
+  clear the feed. A post whose INSERT arrives after the mark (the index lagged behind a post
+  written in the same instant) is deleted instead of projected.
 All steps are idempotent, so replicated records arriving in several regions are harmless.
 """
 
@@ -50,11 +52,17 @@ class StreamApp:
             else:
                 new = ddb.new_image if ddb else {}
                 if new.get("postId") and new.get("text") is not None:
-                    self.store.put_feed_entry(new)
+                    if self.store.author_erased(new.get("authorId", "")):
+                        # Written as its author was erased, after the byAuthor sweep: erase it too.
+                        self.store.posts.delete_item(Key={"pk": new["pk"], "sk": new["sk"]})
+                        self.log.info("post of an erased author removed")
+                    else:
+                        self.store.put_feed_entry(new)
         elif table in self.restricted_tables:
             if name == "REMOVE":
                 old = ddb.old_image if ddb else {}
                 if old.get("sk") == PROFILE and old.get("authorId"):
+                    self.store.mark_author_erased(old["authorId"])
                     removed = self.store.erase_posts(old["authorId"])
                     self.log.info("erasure propagated", posts=removed)
         else:

@@ -300,6 +300,23 @@ def test_erasure_leaves_no_trace(world, user):
     assert world.dump() == dump  # the refused writes stored nothing
 
 
+def test_post_written_as_its_author_is_erased_is_erased_too(world, user, monkeypatch):
+    # The post's INSERT record is still in the stream when the erasure's REMOVE is processed,
+    # and the byAuthor index has not caught up with it: the sweep finds nothing.
+    post = world.request("POST", "/v1/posts", {"text": "written in the same instant"}, token=user["token"]).json
+    assert world.request("DELETE", "/v1/me", token=user["token"]).status == 204
+    monkeypatch.setattr(world.stream.app.store, "posts_by_author", lambda author_id: [])
+    world.pump_streams()
+
+    items = world.all_items()
+    assert [i for i in items["appx-posts"] if i.get("postId")] == []
+    assert items["appx-feed"] == []
+    assert world.request("GET", f"/v1/posts/{post['postId']}").status == 404
+    (marker,) = items["appx-posts"]  # the erased-author marker: a hash, expiring
+    assert marker["pk"].startswith("ERASED#") and set(marker) == {"pk", "sk", "expiration"}
+    assert user["userId"] not in json.dumps(marker, default=str)
+
+
 # ---- resilience ------------------------------------------------------------------------------
 def test_breaker_open_queues_write_and_worker_applies_once(world, user):
     world.api.app.breaker.force_open()
