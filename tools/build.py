@@ -17,9 +17,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from components.packaging import BUILD_DIR, MANIFEST, REPO_ROOT
+
 FUNCTIONS_DIR = REPO_ROOT / "functions"
-BUILD_DIR = REPO_ROOT / "build"
 SHARED_PACKAGE = "appx_common"
 PYTHON_VERSION = "3.13"
 # function -> Lambda architecture
@@ -60,7 +60,7 @@ def build(function: str, code_only: bool, build_dir: Path = BUILD_DIR) -> Path:
         "pythonVersion": PYTHON_VERSION,
         "vendored": not code_only,
     }
-    (target / "appx-build.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (target / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return target
 
 

@@ -160,9 +160,10 @@ class _Mocks(pulumi_mocks.Mocks):
             "aws:route53/healthCheck:HealthCheck": {"id": resource_id},
             "aws:dynamodb/table:Table": {"streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000"},
         }.get(args.typ, {})
-        for key, value in extra.items():
-            state.setdefault(key, value) if key != "domainNameConfiguration" else state.__setitem__(key, value)
-        return resource_id, state
+        merged = {**extra, **state}  # inputs win over computed outputs...
+        if "domainNameConfiguration" in extra:  # ...except inside a block that already merged them
+            merged["domainNameConfiguration"] = extra["domainNameConfiguration"]
+        return resource_id, merged
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         if args.token == "aws:kms/getPublicKey:getPublicKey":
@@ -233,8 +234,9 @@ def _to_plain(value):
 
 def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
     by_urn: dict[str, RegisteredResource] = {}
+    provider_of: dict[str, str] = {}
     for request, recorded in monitor.registrations:
-        provider_urn = _provider_urn(request.provider) or None
+        provider_of[recorded["urn"]] = _provider_urn(request.provider)
         state = monitor.resources.get(recorded["urn"])
         by_urn[recorded["urn"]] = RegisteredResource(
             urn=recorded["urn"],
@@ -248,9 +250,8 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
             outputs=_to_plain(state.state) if state else {},
             id=state.id if state else None,
         )
-        by_urn[recorded["urn"]]._provider_urn = provider_urn  # type: ignore[attr-defined]
-    for resource in by_urn.values():
-        resource.provider = by_urn.get(resource._provider_urn)  # type: ignore[attr-defined]
+    for urn, resource in by_urn.items():
+        resource.provider = by_urn.get(provider_of[urn])
     return list(by_urn.values())
 
 

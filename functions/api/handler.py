@@ -280,7 +280,7 @@ class ApiApp:
             secret = self.cfg.origin_secret
             if secret and app.current_event.path != "/health":
                 supplied = (app.current_event.headers or {}).get(ORIGIN_HEADER) or ""
-                if not hmac.compare_digest(supplied.encode(), secret.encode()):
+                if not hmac_eq(supplied, secret):
                     raise Problem(403, "not-through-edge", "requests must come through the application's edge")
             return next_middleware(app)
 
