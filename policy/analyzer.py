@@ -299,7 +299,7 @@ class OfflineAnalyzer:
 
 
 # --------------------------------------------------------------------------------------------
-# From the mock harness (tools.stack_runner) to analyzer resources
+# From the mock harness (offline.stack_runner) to analyzer resources
 
 
 def default_provider(stack: str, project: str, config: Mapping[str, Any], version: str = "7_51_1") -> Provider:
@@ -311,7 +311,7 @@ def default_provider(stack: str, project: str, config: Mapping[str, Any], versio
 
 
 def from_stack_run(run: Any, project: str = "appx") -> list[Resource]:
-    """Convert a `tools.stack_runner.StackRun` into analyzer resources (explicit providers keep their
+    """Convert a `offline.stack_runner.StackRun` into analyzer resources (explicit providers keep their
     inputs; resources on the default provider get the synthesized default provider)."""
     default = default_provider(run.stack, project, run.config)
     out = []

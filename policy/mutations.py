@@ -1,7 +1,7 @@
 """Mutation suite: break each rule on a real stack's registered resources and check the pack
 notices. Usage: `python -m policy.mutations [--stack S ...] [--json]`; exit 0 only at 100 %.
 
-Every mutation starts from what the program registers under mocks (`tools.stack_runner`), changes
+Every mutation starts from what the program registers under mocks (`offline.stack_runner`), changes
 one thing the way a careless edit would (a replica moved to eu-west-2, a log group without
 retention, TLSv1 on CloudFront, an IAM `*` action, ...), evaluates the real pack through the
 analyzer servicer and counts the mutation as killed when the targeted rule reports it: a violation
@@ -400,7 +400,7 @@ def run_mutations(stacks: dict[str, list[Resource]] | None = None, analyzer: Off
 
 
 def load_stacks(names: list[str]) -> dict[str, list[Resource]]:
-    from tools.stack_runner import run_stack
+    from offline.stack_runner import run_stack
 
     return {name: from_stack_run(run_stack(name)) for name in names}
 

@@ -5,7 +5,7 @@
     python -m tools.preview --all --json             # machine-readable
     python -m tools.preview --all --policy-config cfg.json   # like --policy-pack-config
 
-Runs the stack program under Pulumi mocks from its real YAML (`tools.stack_runner.run_stack`),
+Runs the stack program under Pulumi mocks from its real YAML (`offline.stack_runner.run_stack`),
 evaluates the real `appx-gdpr` pack through pulumi-policy's analyzer servicer (remediations first,
 then resource and stack validations, enforcement levels honoured, see `policy/analyzer.py`), and
 prints the resources by type with region and data class, then every violation naming resource,
@@ -84,7 +84,7 @@ class _ProgramLog(logging.Handler):
 
 def run_program(stack: str, root: Path = ROOT):
     """run_stack, with the program's warnings collected instead of printed (returns run, warnings)."""
-    from tools.stack_runner import run_stack
+    from offline.stack_runner import run_stack
 
     handler = _ProgramLog()
     logger = logging.getLogger()

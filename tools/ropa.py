@@ -6,7 +6,7 @@
     python -m tools.ropa --write         # regenerate docs/record-of-processing.md
     python -m tools.ropa --check         # exit 1 if docs/record-of-processing.md is stale
 
-Runs every stack under mocks (`tools.stack_runner.run_stack`) and lists, per data class, each
+Runs every stack under mocks (`offline.stack_runner.run_stack`) and lists, per data class, each
 data-bearing resource the program registers: where it lives (its region and its replicas'), the
 customer-managed key that encrypts it, how long data is kept and the backup (PITR) window. Field
 encryption keys are listed per residency zone: where restricted fields can be decrypted.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.config import load_project
-from tools.stack_runner import REPO_ROOT, StackRun, run_stack
+from offline.stack_runner import REPO_ROOT, StackRun, run_stack
 
 PROJECT_FILES = ("Pulumi.yaml", "residency.yaml")
 

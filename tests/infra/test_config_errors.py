@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from components.errors import ConfigError
-from tools.stack_runner import run_stack
+from offline.stack_runner import run_stack
 
 
 def edit_yaml(path, change):

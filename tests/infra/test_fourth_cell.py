@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tools.stack_runner import run_stack
+from offline.stack_runner import run_stack
 
 NEW = "eu-north-1"
 

@@ -146,7 +146,7 @@ def test_application_alias_points_at_cloudfront_and_stack_exports_url(project, g
 def test_origin_secret_reaches_every_origin_and_every_api(project_copy):
     import yaml
 
-    from tools.stack_runner import run_stack
+    from offline.stack_runner import run_stack
 
     for name in ("eu-west-1", "eu-central-1", "eu-west-3", "global"):
         path = project_copy / f"Pulumi.{name}.yaml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tools.stack_runner import run_stack
+from offline.stack_runner import run_stack
 
 ZONE = "aws:route53/zone:Zone"
 RECORD = "aws:route53/record:Record"

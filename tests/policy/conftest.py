@@ -29,7 +29,7 @@ def shipped_stacks():
     """Registered resources of every shipped stack (Pulumi.<stack>.yaml), run under mocks once."""
     from policy.analyzer import from_stack_run
     from tools.preview import shipped_stack_names
-    from tools.stack_runner import run_stack
+    from offline.stack_runner import run_stack
 
     return {name: from_stack_run(run_stack(name)) for name in shipped_stack_names()}
 

@@ -3,7 +3,7 @@
 from components.residency import RESIDENCY_FILE, load_residency
 from tools import ropa
 from tools.preview import shipped_stack_names
-from tools.stack_runner import REPO_ROOT
+from offline.stack_runner import REPO_ROOT
 
 
 def test_committed_record_is_up_to_date(capsys):

@@ -263,7 +263,7 @@ def offline_build_dir() -> Path:
     mocks never upload code, and a developer's own `build/` is left alone."""
     global _offline_build
     if _offline_build is None:
-        from tools.build import ARCHITECTURES, build
+        from components.packaging import ARCHITECTURES, build
 
         directory = Path(tempfile.mkdtemp(prefix="appx-offline-build-"))
         atexit.register(shutil.rmtree, directory, ignore_errors=True)
