@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 
 import pulumi
 import pulumi_aws as aws
@@ -35,7 +36,7 @@ def body_too_large_problem() -> dict:
     """The body of the WAF's 413 answer: the same problem the edge and the API answer."""
     return {
         "type": PROBLEM_TYPE_BASE + "body-too-large",
-        "title": "Content Too Large",
+        "title": HTTPStatus(BODY_TOO_LARGE_STATUS).phrase,
         "status": BODY_TOO_LARGE_STATUS,
         "detail": f"request bodies are limited to {MAX_BODY_BYTES} bytes",
     }
