@@ -29,6 +29,13 @@ PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ORIGIN_VERIFY_HEADER = "x-appx-origin-verify"
+# Custom origins: HTTPS on 443 with TLS 1.2, 10 s to answer, connections kept 5 s.
+ORIGIN_SSL_PROTOCOLS = ["TLSv1.2"]
+ORIGIN_READ_TIMEOUT_S = 10
+ORIGIN_KEEPALIVE_TIMEOUT_S = 5
+# The public origin group fails over to its secondary on these origin answers (and on
+# connection failures and timeouts), for GET, HEAD and OPTIONS only.
+FAILOVER_STATUS_CODES = [500, 502, 503, 504]
 UNAVAILABLE_PAGE = "/errors/unavailable"  # served by the API (docs/api/openapi.yaml)
 # Custom error responses: CloudFront's 502/504 become a 503 with the API's problem page.
 ERROR_PAGE_FOR = (502, 504)
@@ -130,8 +137,8 @@ class EdgeDistribution(pulumi.ComponentResource):
                 if args.origin_secret is not None
                 else None,
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                    http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=["TLSv1.2"],
-                    origin_read_timeout=10, origin_keepalive_timeout=5,
+                    http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=ORIGIN_SSL_PROTOCOLS,
+                    origin_read_timeout=ORIGIN_READ_TIMEOUT_S, origin_keepalive_timeout=ORIGIN_KEEPALIVE_TIMEOUT_S,
                 ),
             )
 
@@ -155,7 +162,7 @@ class EdgeDistribution(pulumi.ComponentResource):
             origin_groups=[
                 aws.cloudfront.DistributionOriginGroupArgs(
                     origin_id="public-failover",
-                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(status_codes=[500, 502, 503, 504]),
+                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(status_codes=FAILOVER_STATUS_CODES),
                     members=[
                         aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="public"),
                         aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="fallback"),

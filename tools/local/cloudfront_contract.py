@@ -113,7 +113,7 @@ def _check_request(incoming: Mapping, request: Mapping) -> list[Violation]:
     out += shape
     if not shape:
         out += _check_read_only(incoming.get("headers") or {}, headers)
-        out += [Violation("disallowed-header", f"request.headers may not carry {name}") for name in headers if _disallowed(name)]
+        out += [Violation("disallowed-header", f"request.headers may not carry {name}") for name in headers if is_disallowed(name)]
     if "body" in request:
         out += _check_body(incoming.get("body"), request["body"])
     if "origin" in request:
@@ -167,7 +167,7 @@ def _check_read_only(before: Mapping, after: Mapping) -> list[Violation]:
     return out
 
 
-def _disallowed(name: str) -> bool:
+def is_disallowed(name: str) -> bool:
     return name in DISALLOWED_HEADERS or name.startswith(DISALLOWED_HEADER_PREFIXES)
 
 
@@ -221,7 +221,7 @@ def _check_origin(origin: Any, request_headers: Mapping) -> list[Violation]:
     out += shape
     if not shape:
         for name in custom:
-            if name in CUSTOM_HEADER_DENYLIST or name.startswith(CUSTOM_HEADER_DENIED_PREFIXES) or _disallowed(name):
+            if name in CUSTOM_HEADER_DENYLIST or name.startswith(CUSTOM_HEADER_DENIED_PREFIXES) or is_disallowed(name):
                 out.append(Violation("custom-header", f"origin.{kind}.customHeaders may not set {name}"))
             if name in request_headers:
                 out.append(Violation("custom-header", f"{name} is both a request header and an origin custom header"))
@@ -290,7 +290,7 @@ def _check_generated_response(response: Mapping) -> list[Violation]:
     shape = _check_header_map(headers, "response.headers")
     out += shape
     if not shape:
-        out += [Violation("disallowed-header", f"a generated response may not carry {name}") for name in headers if _disallowed(name)]
+        out += [Violation("disallowed-header", f"a generated response may not carry {name}") for name in headers if is_disallowed(name)]
     body, encoding = response.get("body", ""), response.get("bodyEncoding", "text")
     size = 0
     if encoding not in BODY_ENCODINGS:
