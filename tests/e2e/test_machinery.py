@@ -201,3 +201,15 @@ def test_passed_through_requests_reach_api_gateway_with_its_own_host(rt):
     s, h, b = call(rt, "OPTIONS", "/v1/posts", headers={"Host": app_host})
     assert s == 404 and json.loads(b) == {"error": "no route"}  # the stand-in API's own answer
     assert rt.edge.recent[-1]["originHost"] == rt.topology.project.residency.default_origin_host(rt.topology.domain)
+
+
+def test_error_responses_are_kept_per_url_for_the_error_caching_ttl(rt, monkeypatch):
+    from tools.local import edge as local_edge
+
+    assert local_edge.ERROR_CACHING_MIN_TTL_S == 0  # the distribution's: never
+    call(rt, "GET", "/gateway-timeout")
+    assert rt.edge.recent[-1]["tried"]  # with TTL 0 every error goes back to the origin
+    monkeypatch.setattr(local_edge, "ERROR_CACHING_MIN_TTL_S", 30)
+    first = call(rt, "GET", "/gateway-timeout?ttl=1")
+    second = call(rt, "GET", "/gateway-timeout?ttl=1")
+    assert first[0] == second[0] == 503 and rt.edge.recent[-1]["tried"] == [] and second[1]["x-cache"] == "Error from cloudfront"
