@@ -18,13 +18,14 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import functions.appx_common.kms_usage as kms_usage
-from components.capacity_profile import PUBLIC_KINDS, Quotas, TrafficProfile
-from components.config import CellSettings, Project, StackFile, cell_config
+from components.capacity_profile import CAPACITY_FILE, PUBLIC_KINDS, QUOTAS_FILE, Quotas, TrafficProfile, load_profile, load_quotas
+from components.config import CellSettings, Project, StackFile, cell_config, load_project
 from components.errors import ConfigError
+from components.latency import LATENCY_FILE, LatencyModel, load_latency_model
 from components.regions import EDGE_CONTROL_REGION, EU_REGIONS
-from components.latency import LatencyModel
 from components.residency import Residency
 
 WRITE_KINDS = ("signup", "profileUpdate", "postCreate", "erasure")  # deferred to the queue when the breaker opens
@@ -34,6 +35,26 @@ SETTING = {
     "apiConcurrency": "appx:cell.reservedConcurrency.api",
     "workerConcurrency": "appx:cell.reservedConcurrency.worker and appx:cell.workerMaxConcurrency",
 }
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """Everything the plan reads from the repository, validated."""
+
+    project: Project
+    profile: TrafficProfile
+    quotas: Quotas
+    model: LatencyModel
+
+
+def load_plan_inputs(root: Path) -> PlanInputs:
+    project = load_project(root)
+    return PlanInputs(
+        project,
+        load_profile(root / CAPACITY_FILE, project.residency),
+        load_quotas(root / QUOTAS_FILE),
+        load_latency_model(root / LATENCY_FILE, project.residency.countries),
+    )
 
 
 @dataclass(frozen=True)
@@ -220,6 +241,10 @@ class Plan:
 
     def write_units_per_second(self) -> float:
         return sum(line.demand for line in self.all_up.lines if line.key.startswith("ddbWrite:"))
+
+
+def plan_for(inputs: PlanInputs, layout: Layout) -> Plan:
+    return plan(layout, inputs.profile, inputs.quotas, inputs.project.residency, inputs.model)
 
 
 def plan(layout: Layout, profile: TrafficProfile, quotas: Quotas, residency: Residency, model: LatencyModel) -> Plan:

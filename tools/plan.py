@@ -18,18 +18,15 @@ import json
 import math
 import statistics
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from components.capacity_plan import Plan, alternative_layout, plan, shipped_layout  # noqa: E402
-from components.capacity_profile import CAPACITY_FILE, QUOTAS_FILE, load_profile, load_quotas  # noqa: E402
-from components.config import Project, load_project  # noqa: E402
+from components.capacity_plan import Plan, PlanInputs, alternative_layout, load_plan_inputs, plan_for, shipped_layout  # noqa: E402
 from components.errors import ConfigError  # noqa: E402
-from components.latency import LATENCY_FILE, LatencyModel, load_latency_model  # noqa: E402
+from components.latency import LatencyModel  # noqa: E402
 
 DOC = ROOT / "docs" / "capacity.md"
 # The layout docs/capacity.md compares with the shipped one: every EU region a cell can run in.
@@ -39,27 +36,9 @@ GLOBAL_ITEMS = {"hostedZone": 1, "webAcl": 1, "webAclRule": 2}
 ALARMS_PER_CELL = 4  # API 5xx + throttles of api, worker, stream; plus one per replication path
 
 
-@dataclass
-class Inputs:
-    project: Project
-    profile: object
-    quotas: object
-    model: LatencyModel
-
-
-def load_inputs(root: Path = ROOT) -> Inputs:
-    project = load_project(root)
-    return Inputs(
-        project,
-        load_profile(root / CAPACITY_FILE, project.residency),
-        load_quotas(root / QUOTAS_FILE),
-        load_latency_model(root / LATENCY_FILE, project.residency.countries),
-    )
-
-
-def make_plan(inputs: Inputs, cells: list[str] | None = None) -> Plan:
+def make_plan(inputs: PlanInputs, cells: list[str] | None = None) -> Plan:
     layout = alternative_layout(inputs.project, cells) if cells else shipped_layout(inputs.project)
-    return plan(layout, inputs.profile, inputs.quotas, inputs.project.residency, inputs.model)
+    return plan_for(inputs, layout)
 
 
 # --------------------------------------------------------------------------------------------
@@ -224,7 +203,7 @@ def render_text(doc: dict) -> str:
     return "\n".join(out)
 
 
-def render_markdown(inputs: Inputs, docs: list[dict], model: LatencyModel) -> str:
+def render_markdown(inputs: PlanInputs, docs: list[dict], model: LatencyModel) -> str:
     shipped = docs[0]
     lines = [
         "# Capacity and latency plan",
@@ -283,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help=f"exit 1 if {DOC.relative_to(ROOT)} is stale")
     args = parser.parse_args(argv)
     try:
-        inputs = load_inputs()
+        inputs = load_plan_inputs(ROOT)
         cells = [c.strip() for c in args.layout.split(",") if c.strip()] if args.layout else None
         p = make_plan(inputs, cells)
         doc = plan_document(p, inputs.model)
