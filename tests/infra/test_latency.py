@@ -75,3 +75,13 @@ def test_bad_backbone_entry_names_file_and_key():
     with pytest.raises(ConfigError) as err:
         parse_latency_model(raw, "latency.yaml")
     assert err.value.key == "measuredRttMs[0]"
+
+
+def test_local_runtime_routes_like_the_plan(model):
+    """tools/local (Route 53 emulation) ranks regions with the same model as the capacity plan."""
+    from tools.local.topology import load_topology
+
+    topology = load_topology(ROOT)
+    for country, zone in topology.project.residency.countries.items():
+        regions = topology.zones[zone].regions
+        assert topology.latency_order(country, regions)[0] == model.pick(country, regions), country
