@@ -6,6 +6,7 @@ from __future__ import annotations
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from tests.policy.baseline import baseline, mutate
+from tests.policy.conftest import ROOT
 from tests.policy.variants import setp
 
 RULE = "cell-capacity-n-1"
@@ -44,3 +45,21 @@ def test_an_unknown_setting_would_make_pulumi_policy_skip_the_rule(analyzer):
     resources = mutate(resources, "api", setp("reservedConcurrentExecutions", UNKNOWN_NUMBER_VALUE))
     skipped = analyzer.evaluate(resources).by_policy(RULE)
     assert [(d.level, d.message.startswith("can't run policy")) for d in skipped] == [("advisory", True)]
+
+
+def test_fixed_cost_items_match_what_the_shipped_stacks_register(shipped_stacks):
+    """docs/capacity.md counts the fixed monthly items with formulas (so it can price layouts that
+    have no stacks yet); for the shipped layout they must equal what the program registers."""
+    from collections import Counter
+
+    from tools.plan import fixed_cost_items, load_plan_inputs, make_plan
+
+    p = make_plan(load_plan_inputs(ROOT))
+    counts = {item: n for item, (n, _) in fixed_cost_items(p, dict(p.profile.monthly_prices_usd)).items()}
+    registered = Counter(r.type for resources in shipped_stacks.values() for r in resources)
+    assert counts["kmsKey"] == registered["aws:kms/key:Key"] + registered["aws:kms/replicaKey:ReplicaKey"]
+    assert counts["alarm"] == registered["aws:cloudwatch/metricAlarm:MetricAlarm"]
+    assert counts["healthCheck"] == registered["aws:route53/healthCheck:HealthCheck"]
+    assert counts["webAcl"] == registered["aws:wafv2/webAcl:WebAcl"]
+    web_acl = next(r for resources in shipped_stacks.values() for r in resources if r.type == "aws:wafv2/webAcl:WebAcl")
+    assert counts["webAclRule"] == len(web_acl.props["rules"])
