@@ -250,7 +250,22 @@ def plan_for(inputs: PlanInputs, layout: Layout) -> Plan:
 def plan(layout: Layout, profile: TrafficProfile, quotas: Quotas, residency: Residency, model: LatencyModel) -> Plan:
     regions = tuple(dict.fromkeys([*layout.cells, *model.edge_regions]))
     scenarios = [_scenario(layout, profile, quotas, residency, model, regions, down) for down in (None, *layout.cells)]
+    for scenario in scenarios[1:]:
+        _add_failover_scale_up(scenario, scenarios[0], quotas)
     return Plan(layout, profile, residency, scenarios, regions)
+
+
+def _add_failover_scale_up(scenario: Scenario, all_up: Scenario, quotas: Quotas) -> None:
+    """The environments a surviving cell's API function must add when the lost cell's traffic
+    arrives: Lambda adds at most 1,000 per function every 10 s."""
+    before = {line.region: line for line in all_up.lines if line.key == "apiConcurrency"}
+    for line in [l for l in scenario.lines if l.key == "apiConcurrency"]:
+        grown = {z: line.by_zone.get(z, 0.0) - before[line.region].by_zone.get(z, 0.0) for z in line.by_zone}
+        scenario.lines.append(Line(
+            line.region, "apiScaleUp", "Lambda appx-api new environments within 10 s of a failover",
+            quotas.value("lambdaScalingPer10Seconds", line.region), quotas.source("lambdaScalingPer10Seconds", line.region),
+            by_zone=grown,
+        ))
 
 
 def _tables(layout: Layout, region: str) -> list[str]:

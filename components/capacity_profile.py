@@ -24,7 +24,7 @@ REQUEST_KINDS = tuple(KMS_OPS_PER_REQUEST)
 PUBLIC_KINDS = ("feed", "postRead")  # cached by CloudFront, served by any cell, no edge function
 QUOTA_KEYS = (
     "kmsSymmetricPerSecond", "kmsRsaPerSecond", "apiGatewayRps", "apiGatewayBurst", "lambdaConcurrentExecutions",
-    "lambdaUnreservedMinimum", "dynamodbTableReadUnits", "dynamodbTableWriteUnits", "cloudfrontRpsPerDistribution",
+    "lambdaScalingPer10Seconds", "lambdaUnreservedMinimum", "dynamodbTableReadUnits", "dynamodbTableWriteUnits", "cloudfrontRpsPerDistribution",
 )
 ITEM_KEYS = ("profile", "token", "post", "feedEntry", "idempotencyRecord", "feedPageItems", "postsPerAuthor")
 DURATION_KEYS = ("api", "edge", "worker")

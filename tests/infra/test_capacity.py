@@ -199,3 +199,12 @@ def test_cli_config_errors_exit_2_naming_file_and_key(repo, capsys):
     (repo / "capacity.yaml").write_text((repo / "capacity.yaml").read_text().replace("publicCacheHitRatio: 0.9", "publicCacheHitRatio: high"))
     assert plan_cli.main([]) == 2
     assert "capacity.yaml: publicCacheHitRatio" in capsys.readouterr().err
+
+
+def test_failover_scale_up_is_the_concurrency_the_survivors_must_add(inputs):
+    p = plan_for(inputs, shipped_layout(inputs.project))
+    down = _scenario(p, "eu-central-1")
+    added = _line(down, "eu-west-3", "apiScaleUp")
+    grown = _line(down, "eu-west-3", "apiConcurrency").demand - _line(p.all_up, "eu-west-3", "apiConcurrency").demand
+    assert added.demand == pytest.approx(grown) and grown > 0
+    assert added.capacity == 1000 and not any(l.key == "apiScaleUp" for l in p.all_up.lines)
