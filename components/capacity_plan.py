@@ -125,10 +125,9 @@ def alternative_layout(project: Project, cells: Iterable[str], option: str = "--
     single-region zones stay pinned; a new cell copies the limits of the first cell deployed."""
     shipped = shipped_layout(project)
     cells = tuple(dict.fromkeys(cells))
-    allowed = sorted(project.residency.regions | set(EU_REGIONS))
     for region in cells:
         if region not in EU_REGIONS:
-            raise ConfigError(option, region, "not an EU region a cell can run in", allowed)
+            raise ConfigError(option, region, "not an EU region a cell can run in", EU_REGIONS)
     zones = {}
     for name, regions in shipped.zones.items():
         if len(regions) == 1:

@@ -109,13 +109,13 @@ def summary(p: Plan, model: LatencyModel) -> dict:
         "rttMs": {"median": round(statistics.median(rtts), 1), "p90": percentile(rtts, 0.9), "max": max(rtts),
                   "n1Max": max(n1) if n1 else None},
         "writeUnitsPerSecond": round(p.write_units_per_second()),
-        "writeUnitsPerLogicalWrite": _write_amplification(p),
+        "regionsPerWrite": _regions_per_write(p),
         "fixedMonthlyUsd": {item: {"count": n, "usd": round(usd, 2)} for item, (n, usd) in costs.items()},
         "fixedMonthlyUsdTotal": round(sum(usd for _, usd in costs.values()), 2),
     }
 
 
-def _write_amplification(p: Plan) -> dict[str, int]:
+def _regions_per_write(p: Plan) -> dict[str, int]:
     """Regions a write lands in (each consumes write units there)."""
     out = {f"restricted ({z})": len(r) for z, r in p.layout.zones.items()}
     out["posts, idempotency, feed"] = len(p.layout.cells)
@@ -248,7 +248,7 @@ def render_markdown(inputs: PlanInputs, docs: list[dict], model: LatencyModel) -
     row("tightest N-1 headroom", lambda d: f"{d['tightestN1']['headroomPercent']} % ({d['tightestN1']['region']} {d['tightestN1']['quota']}, {d['tightestN1']['scenario']})")
     row("country RTT median / p90 / max (ms)", lambda d: f"{d['rttMs']['median']} / {d['rttMs']['p90']} / {d['rttMs']['max']}")
     row("country RTT max with its cell lost (ms)", lambda d: str(d["rttMs"]["n1Max"]))
-    row("replicated writes: regions per write", lambda d: "; ".join(f"{k}: {v}" for k, v in d["writeUnitsPerLogicalWrite"].items()))
+    row("replicated writes: regions per write", lambda d: "; ".join(f"{k}: {v}" for k, v in d["regionsPerWrite"].items()))
     row("write units/s at the peak, all regions", lambda d: str(d["writeUnitsPerSecond"]))
     row("fixed monthly items (USD, list prices)", lambda d: ", ".join(f"{k} {v['count']}× = {v['usd']:g}" for k, v in d["fixedMonthlyUsd"].items()) + f"; **{d['fixedMonthlyUsdTotal']:g}**")
     lines += ["", "## Shipped layout: what binds first with one region lost", "",

@@ -5,6 +5,7 @@ usage, replicated writes count in every replica, config errors name file and key
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import shutil
 from pathlib import Path
@@ -182,9 +183,11 @@ def test_cli_exit_codes(repo, capsys):
     assert plan_cli.main([]) == 0
     assert plan_cli.main(["--check"]) == 0
     _edit_cell(repo, "eu-west-3", **{"apiThrottle.rateLimit": 1000})
+    capsys.readouterr()
     assert plan_cli.main(["--json"]) == 1
-    out = capsys.readouterr().out
-    assert "eu-west-3 API stage throttle rateLimit" in out
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["passesN1"] is False
+    assert any(f.startswith("eu-central-1 down: eu-west-3 API stage throttle rateLimit") for f in doc["failures"])
     assert plan_cli.main(["--check"]) == 1  # the published comparison no longer matches
 
 
