@@ -72,7 +72,9 @@ def _check(args):
     for scenario, line in p.failures():
         if line.region == region and (line.key not in worst or line.headroom < worst[line.key][1].headroom):
             worst[line.key] = (scenario, line)
-    owner = {"apiStageRate": stage, "apiGatewayRps": stage, "workerConcurrency": worker or api}
+    # The worker's capacity is the lower of its reservation and its SQS mapping's maximum concurrency.
+    capped_by_mapping = limits.worker_max_concurrency is not None and limits.worker_max_concurrency < limits.worker_reserved
+    owner = {"apiStageRate": stage, "apiGatewayRps": stage, "workerConcurrency": mapping if capped_by_mapping else (worker or api)}
     for key, (scenario, line) in worst.items():
         required = math.ceil(p.required(region, key)) if line.setting else None
         yield owner.get(key, api), (

@@ -182,6 +182,7 @@ VARIANTS = [
     ("cell-capacity-n-1", "api-stage", "stage throttle below the N-1 demand", setp("defaultRouteSettings.throttlingRateLimit", 200)),
     ("cell-capacity-n-1", "worker", "worker reserved concurrency cannot drain deferred writes", setp("reservedConcurrentExecutions", 2)),
     ("cell-capacity-n-1", "api", "reservations leave Lambda@Edge and the 100 unreserved no room", setp("reservedConcurrentExecutions", 700)),
+    ("cell-capacity-n-1", "worker-source", "SQS mapping maximum concurrency below the drain rate", setp("scalingConfig.maximumConcurrency", 2)),
 ]
 
 
