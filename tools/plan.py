@@ -109,10 +109,24 @@ def summary(p: Plan, model: LatencyModel) -> dict:
         "rttMs": {"median": round(statistics.median(rtts), 1), "p90": percentile(rtts, 0.9), "max": max(rtts),
                   "n1Max": max(n1) if n1 else None},
         "writeUnitsPerSecond": round(p.write_units_per_second()),
+        "strictZoneCost": _strict_zone_cost(p, rows),
         "regionsPerWrite": _regions_per_write(p),
         "fixedMonthlyUsd": {item: {"count": n, "usd": round(usd, 2)} for item, (n, usd) in costs.items()},
         "fixedMonthlyUsdTotal": round(sum(usd for _, usd in costs.values()), 2),
     }
+
+
+def _strict_zone_cost(p: Plan, rows: list[dict]) -> dict[str, dict]:
+    """Per single-region zone: its users' round trip pinned to the zone's region vs to their nearest
+    cell, all up and with that region lost (pinned: no cell at all)."""
+    out = {}
+    for zone, regions in p.layout.zones.items():
+        mine = [r for r in rows if r["zone"] == zone]
+        if len(regions) == 1 and mine:
+            out[zone] = {"region": regions[0], "countries": [r["country"] for r in mine],
+                         "pinnedRttMs": max(r["rttMs"] for r in mine), "nearestRttMs": max(r["nearestRttMs"] for r in mine),
+                         "nearestN1RttMs": max(r["nearestN1RttMs"] for r in mine)}
+    return out
 
 
 def _regions_per_write(p: Plan) -> dict[str, int]:
@@ -248,6 +262,9 @@ def render_markdown(inputs: PlanInputs, docs: list[dict], model: LatencyModel) -
     row("tightest N-1 headroom", lambda d: f"{d['tightestN1']['headroomPercent']} % ({d['tightestN1']['region']} {d['tightestN1']['quota']}, {d['tightestN1']['scenario']})")
     row("country RTT median / p90 / max (ms)", lambda d: f"{d['rttMs']['median']} / {d['rttMs']['p90']} / {d['rttMs']['max']}")
     row("country RTT max with its cell lost (ms)", lambda d: str(d["rttMs"]["n1Max"]))
+    for zone in (z for z, r in inputs.project.residency.zones.items() if len(r.regions) == 1):
+        row(f"strict zone `{zone}`: pinned vs nearest cell, RTT ms (all up; its region lost)",
+            lambda d, z=zone: _strict_cost_text(d["strictZoneCost"][z]))
     row("replicated writes: regions per write", lambda d: "; ".join(f"{k}: {v}" for k, v in d["regionsPerWrite"].items()))
     row("write units/s at the peak, all regions", lambda d: str(d["writeUnitsPerSecond"]))
     row("fixed monthly items (USD, list prices)", lambda d: ", ".join(f"{k} {v['count']}× = {v['usd']:g}" for k, v in d["fixedMonthlyUsd"].items()) + f"; **{d['fixedMonthlyUsdTotal']:g}**")
@@ -265,6 +282,11 @@ def render_markdown(inputs: PlanInputs, docs: list[dict], model: LatencyModel) -
         lines.append(f"| {r['country']} | {r['zone']} | {r['cell']} | {r['rttMs']} | {r['n1Cell'] or 'unavailable (503)'} | {r['n1RttMs'] or '-'} | "
                      f"{r['nearestCell']} | {r['nearestRttMs']} | {r['nearestN1Cell']} | {r['nearestN1RttMs']} |")
     return "\n".join(lines) + "\n"
+
+
+def _strict_cost_text(cost: dict) -> str:
+    return (f"{', '.join(cost['countries'])} pinned to {cost['region']}: {cost['pinnedRttMs']} vs {cost['nearestRttMs']}; "
+            f"unavailable (503) vs {cost['nearestN1RttMs']}")
 
 
 def main(argv: list[str] | None = None) -> int:
