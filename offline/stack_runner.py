@@ -6,11 +6,9 @@ that records every registration (type, inputs in wire names, provider, parent,
 dependencies, property dependencies). Cell stacks run first when the global stack asks for them
 through StackReference, so the global stack is wired from the cells' real outputs.
 
-Modes (`run_stack(..., mode=...)`):
-
-- `update` (default): what an update of a deployed stack sees: every output is known (the
-  mocks return plausible ARNs, ids and URLs).
-- `preview`: what a first `pulumi preview` of the stack sees: the program runs with
+Modes (`run_stack(stack, mode=...)`):
+* `update`: what `pulumi up` registers, with plausible computed outputs (every value known).
+* `preview`: what a first `pulumi preview` of the stack sees: the program runs with
   `is_dry_run()` true, and every resource of this stack is about to be created, so the mock
   monitor answers as the engine does for a create: inputs come back as they went in, every
   computed output (ids, ARNs, URLs, nested computed attributes) is the engine's UNKNOWN
@@ -18,7 +16,12 @@ Modes (`run_stack(..., mode=...)`):
   `Output.concat`, `json.dumps` inside an apply) is unknown too, and is registered as unknown
   (`rpc.UNKNOWN`), exactly what the engine forwards to pulumi-policy. Referenced stacks exist:
   their outputs are known. Resource dependencies and property dependencies are recorded as the
-  SDK sends them, in both modes.
+  SDK sends them, in every mode.
+* `refresh`: the same registrations, plus the state `pulumi refresh` would read back from AWS
+  (`RegisteredResource.refreshed`) and the changes the next `pulumi up` would plan from it
+  (`StackRun.planned_diffs`), honouring each resource's `ignoreChanges`. What other stacks add
+  to this stack's resources is derived from the project files: an owner table's refreshed
+  `replicas` lists the regions whose cells add a `TableReplica` of it.
 """
 
 from __future__ import annotations
@@ -49,13 +52,15 @@ from pulumi.runtime.stack import run_in_stack  # noqa: E402
 from pulumi.runtime.proto import resource_pb2  # noqa: E402
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
 
-from components.config import PROJECT, load_project, read_project_settings, read_stack_files  # noqa: E402
+from components.config import PROJECT, Project, load_project, read_project_settings, read_stack_files  # noqa: E402
 from components import packaging  # noqa: E402
 from components.errors import ConfigError  # noqa: E402
+from components.tables import placements  # noqa: E402
 
 ACCOUNT_ID = "123456789012"
 PROVIDER_TYPE = "pulumi:providers:aws"
 OFFLINE_ENV = packaging.OFFLINE_ENV
+MODES = ("update", "preview", "refresh")
 UNKNOWN = rpc.UNKNOWN  # the engine's sentinel for a value not known before the update
 
 
@@ -72,6 +77,11 @@ class RegisteredResource:
     outputs: dict = field(default_factory=dict)
     id: str | None = None
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
+    # refresh mode: the state `pulumi refresh` reads back, and the top-level properties that
+    # changed outside this stack (set by another stack or by hand).
+    refreshed: dict | None = None
+    drifted: tuple[str, ...] = ()
 
     @property
     def region(self) -> str | None:
@@ -94,6 +104,12 @@ class StackRun:
 
     def region_of(self, resource: RegisteredResource) -> str:
         return resource.region or self.config["aws:region"]
+
+    @property
+    def planned_diffs(self) -> dict[str, list[str]]:
+        """refresh mode: resource name -> property paths the next `pulumi up` would change."""
+        plans = {r.name: planned_diff(r) for r in self.resources if r.refreshed is not None}
+        return {name: paths for name, paths in plans.items() if paths}
 
 
 def stack_config(stack: str, root: Path) -> dict:
@@ -310,6 +326,7 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
             outputs=_to_plain(state.state) if state else {},
             id=(state.id or None) if state else None,
             property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+            ignore_changes=list(request.ignoreChanges),
         )
     for urn, resource in by_urn.items():
         resource.provider = by_urn.get(provider_of[urn])
@@ -351,11 +368,11 @@ def _project_dir(root: Path) -> Iterator[None]:
             os.environ.pop(OFFLINE_ENV, None)
 
 
-def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None, *, mode: str = "update") -> StackRun:
-    """Run `__main__.py` for `stack` under mocks (see the module doc for `mode`).
+def run_stack(stack: str, root: Path = REPO_ROOT, *, mode: str = "update", _cells: dict | None = None) -> StackRun:
+    """Run `__main__.py` for `stack` under mocks as `mode` sees it (see the module docstring).
     Raises ConfigError on a configuration error."""
-    if mode not in ("update", "preview"):
-        raise ValueError(f"run_stack: mode must be one of update, preview (got {mode!r})")
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     root = Path(root).resolve()
     config = stack_config(stack, root)
     cell_outputs: dict[str, dict] = {} if _cells is None else _cells
@@ -366,7 +383,7 @@ def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None, *,
         for name in project.deploy_order():
             if name == stack:
                 break
-            cell_outputs[name] = run_stack(name, root, cell_outputs).outputs
+            cell_outputs[name] = run_stack(name, root, _cells=cell_outputs).outputs
 
     preview = mode == "preview"
     mocks = _Mocks(stack, config, cell_outputs, preview=preview)
@@ -394,4 +411,63 @@ def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None, *,
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
-    return StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config, mode)
+    run = StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config, mode)
+    if mode == "refresh":
+        _refresh(run, load_project(root))
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# refresh mode
+
+
+def _refresh(run: StackRun, project: Project) -> None:
+    """Give every custom resource the state a refresh reads back: its last outputs, plus what
+    other stacks changed on it."""
+    added_replicas = {(p.owner, p.spec.name): p.replica_regions for p in placements(project)}
+    for resource in run.resources:
+        if not resource.custom or resource.type == PROVIDER_TYPE:
+            continue
+        resource.refreshed = dict(resource.outputs)
+        if resource.type == "aws:dynamodb/table:Table":
+            regions = added_replicas.get((run.region_of(resource), resource.props.get("name")), ())
+            if regions:
+                # What `TableReplica` in each other cell adds to the owner's `replicas`.
+                resource.refreshed["replicas"] = [_replica_state(resource, region) for region in regions]
+                resource.drifted = ("replicas",)
+
+
+def _replica_state(table: RegisteredResource, region: str) -> dict:
+    name = table.props["name"]
+    return {
+        "regionName": region,
+        "arn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}",
+        "kmsKeyArn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/replica-{name}",
+        "pointInTimeRecovery": True,
+        "propagateTags": False,
+        "streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000",
+    }
+
+
+def planned_diff(resource: RegisteredResource, ignore_changes: list[str] | None = None) -> list[str]:
+    """Property paths the provider's Diff would report between the resource's inputs and its
+    refreshed state, as the engine applies `ignoreChanges` (`ignore_changes` overrides the
+    registered ones). Properties the inputs set are compared where the inputs set them (nested
+    values the inputs leave out are computed); a drifted property the inputs do not set is
+    planned for removal, as the provider does for an optional, non-computed property."""
+    if resource.refreshed is None:
+        raise ValueError(f"{resource.name}: no refreshed state (run the stack with mode='refresh')")
+    ignored = resource.ignore_changes if ignore_changes is None else ignore_changes
+    paths: list[str] = []
+    for key, value in resource.props.items():
+        paths += _differences(key, value, resource.refreshed.get(key))
+    paths += [key for key in resource.drifted if key not in resource.props]
+    return sorted(p for p in paths if not any(p == i or p.startswith((f"{i}.", f"{i}[")) for i in ignored))
+
+
+def _differences(path: str, wanted, actual) -> list[str]:
+    if isinstance(wanted, dict) and isinstance(actual, dict):
+        return [d for k, v in wanted.items() for d in _differences(f"{path}.{k}", v, actual.get(k))]
+    if isinstance(wanted, list) and isinstance(actual, list) and len(wanted) == len(actual):
+        return [d for i, (w, a) in enumerate(zip(wanted, actual)) for d in _differences(f"{path}[{i}]", w, a)]
+    return [] if wanted == actual else [path]
