@@ -372,6 +372,35 @@ def m_health_check_from_certificate(rs):
     return r.name
 
 
+# Both modes: a label that lies about what a copy holds.
+
+def m_restricted_replica_relabelled_and_moved(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["tags"] = {**r.props["tags"], "data-class": "personal"}
+    r.props["tags"].pop("residency-zone", None)
+    r.props["region"] = "eu-north-1"  # EU, outside zone 'eu': only the derived identity tells
+    return r.name
+
+
+def m_replica_relabelled(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["tags"] = {**r.props["tags"], "data-class": "personal"}
+    return r.name
+
+
+def m_replica_key_relabelled_and_moved(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("purpose", "field-encryption"))
+    k.props["tags"] = {"app": "appx"}
+    k.props["region"] = "eu-south-1"
+    return k.name
+
+
+def m_replica_key_other_zone(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("residency-zone", "eu"))
+    k.props["tags"] = {**k.props["tags"], "residency-zone": "de"}
+    return k.name
+
+
 # Both modes: a known value that only looks right.
 
 def m_table_aws_managed_key(rs):
@@ -400,6 +429,12 @@ class Mutation:
 
 
 MUTATIONS = [
+    Mutation("restricted-data-residency", CELL, "restricted TableReplica relabelled personal, untagged zone, moved "
+             "to eu-north-1", m_restricted_replica_relabelled_and_moved),
+    Mutation("data-class-propagation", CELL, "restricted TableReplica tagged data-class personal", m_replica_relabelled),
+    Mutation("field-key-residency", CELL, "field-key replica stripped of its tags and moved to eu-south-1",
+             m_replica_key_relabelled_and_moved),
+    Mutation("data-class-propagation", CELL, "zone 'eu' field-key replica tagged residency-zone=de", m_replica_key_other_zone),
     Mutation("iam-no-wildcard-action", CELL, "IAM document built inside an apply (unknown at preview)",
              m_iam_document_in_apply, ("preview",)),
     Mutation("iam-data-actions-scoped", CELL, "IAM document built inside an apply (unknown at preview)",
