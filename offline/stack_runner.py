@@ -3,11 +3,20 @@
 This is how the tests, the offline preview and the record of processing see the program
 without a Pulumi CLI or an AWS account: the real `__main__.py` runs against a mock monitor
 that records every registration (type, inputs in wire names, provider, parent,
-dependencies). Cell stacks run first when the global stack asks for them through
-StackReference, so the global stack is wired from the cells' real outputs.
+dependencies, property dependencies). Cell stacks run first when the global stack asks for them
+through StackReference, so the global stack is wired from the cells' real outputs.
 
 Modes (`run_stack(stack, mode=...)`):
-* `update`: what `pulumi up` registers, with plausible computed outputs.
+* `update`: what `pulumi up` registers, with plausible computed outputs (every value known).
+* `preview`: what a first `pulumi preview` of the stack sees: the program runs with
+  `is_dry_run()` true, and every resource of this stack is about to be created, so the mock
+  monitor answers as the engine does for a create: inputs come back as they went in, every
+  computed output (ids, ARNs, URLs, nested computed attributes) is the engine's UNKNOWN
+  sentinel, the id is empty. Anything the program derives from such an output (`apply`,
+  `Output.concat`, `json.dumps` inside an apply) is unknown too, and is registered as unknown
+  (`rpc.UNKNOWN`), exactly what the engine forwards to pulumi-policy. Referenced stacks exist:
+  their outputs are known. Resource dependencies and property dependencies are recorded as the
+  SDK sends them, in every mode.
 * `refresh`: the same registrations, plus the state `pulumi refresh` would read back from AWS
   (`RegisteredResource.refreshed`) and the changes the next `pulumi up` would plan from it
   (`StackRun.planned_diffs`), honouring each resource's `ignoreChanges`. What other stacks add
@@ -36,10 +45,12 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import pulumi  # noqa: E402
+from pulumi.output import Unknown  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
 from pulumi.runtime import rpc, settings  # noqa: E402
 from pulumi.runtime.stack import run_in_stack  # noqa: E402
-from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+from pulumi.runtime.proto import resource_pb2  # noqa: E402
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
 
 from components.config import PROJECT, Project, load_project, read_project_settings, read_stack_files  # noqa: E402
 from components import packaging  # noqa: E402
@@ -49,7 +60,8 @@ from components.tables import placements  # noqa: E402
 ACCOUNT_ID = "123456789012"
 PROVIDER_TYPE = "pulumi:providers:aws"
 OFFLINE_ENV = packaging.OFFLINE_ENV
-MODES = ("update", "refresh")
+MODES = ("update", "preview", "refresh")
+UNKNOWN = rpc.UNKNOWN  # the engine's sentinel for a value not known before the update
 
 
 @dataclass
@@ -64,6 +76,7 @@ class RegisteredResource:
     dependencies: list[str] = field(default_factory=list)
     outputs: dict = field(default_factory=dict)
     id: str | None = None
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     ignore_changes: list[str] = field(default_factory=list)
     # refresh mode: the state `pulumi refresh` reads back, and the top-level properties that
     # changed outside this stack (set by another stack or by hand).
@@ -84,6 +97,7 @@ class StackRun:
     resources: list[RegisteredResource]
     outputs: dict
     config: dict
+    mode: str = "update"
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_]
@@ -131,8 +145,8 @@ _ARN_FORMATS = {
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible computed outputs (ids, ARNs, URLs) so outputs flow between resources."""
 
-    def __init__(self, stack: str, config: Mapping, stack_outputs: Mapping[str, dict]):
-        self.stack, self.config, self.stack_outputs = stack, config, stack_outputs
+    def __init__(self, stack: str, config: Mapping, stack_outputs: Mapping[str, dict], preview: bool = False):
+        self.stack, self.config, self.stack_outputs, self.preview = stack, config, stack_outputs, preview
         self.provider_regions: dict[str, str] = {}
 
     def _region(self, args) -> str:
@@ -143,6 +157,13 @@ class _Mocks(pulumi_mocks.Mocks):
         return str(self.config.get("aws:region", ""))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        resource_id, state = self._created(args)
+        if not self.preview or args.typ in (PROVIDER_TYPE, "pulumi:pulumi:StackReference") or not args.custom:
+            return resource_id, state
+        # A first preview plans a create: the engine returns the inputs, computed outputs unknown, no id.
+        return "", _planned_state(args.inputs, state)
+
+    def _created(self, args: pulumi_mocks.MockResourceArgs):
         if args.typ == "pulumi:pulumi:StackReference":
             name = args.inputs.get("name") or args.name
             short = str(name).rsplit("/", 1)[-1]
@@ -204,8 +225,21 @@ class _Mocks(pulumi_mocks.Mocks):
         return {}
 
 
+def _planned_state(inputs, created):
+    """What the engine answers for a create during preview: every input as given (unknowns stay
+    unknown), every attribute only the create would compute replaced by the UNKNOWN sentinel
+    (recursively, so computed attributes inside an input block are unknown too)."""
+    if not isinstance(created, dict) or not isinstance(inputs, dict):
+        return inputs
+    planned = {key: UNKNOWN for key in created if key not in inputs}
+    for key, value in inputs.items():
+        planned[key] = _planned_state(value, created[key]) if key in created else value
+    return planned
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also keeps what the policy engine sees: parent, provider, dependencies."""
+    """A mock monitor that also keeps what the policy engine sees: parent, provider, dependencies,
+    property dependencies, and unknown inputs as the engine's UNKNOWN sentinel."""
 
     def __init__(self, mocks: _Mocks):
         super().__init__(mocks)
@@ -213,18 +247,39 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict = {}
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
-            if request.type == PROVIDER_TYPE:
-                self.mocks.provider_regions[response.urn] = inputs.get("region", "")
-            self.registrations.append((request, {"urn": response.urn, "inputs": inputs}))
-        return response
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        # As MockMonitor.RegisterResource, but unknown inputs reach the mocks (and the record) as
+        # the UNKNOWN sentinel the engine keeps, not as None.
+        _ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = _sentinels(inputs)
+        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        if request.type == PROVIDER_TYPE:
+            self.mocks.provider_regions[urn] = inputs.get("region", "")
+        self.registrations.append((request, {"urn": urn, "inputs": inputs}))
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=state_proto)
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[-2].endswith("pulumi:pulumi:Stack"):
             self.stack_outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _sentinels(value):
+    """`deserialize_properties(keep_unknowns=True)` yields `pulumi.output.Unknown` objects; keep the wire sentinel."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sentinels(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sentinels(v) for v in value]
+    return value
 
 
 def _provider_urn(reference: str | None) -> str:
@@ -274,7 +329,8 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
             custom=bool(request.custom),
             dependencies=list(request.dependencies),
             outputs=_to_plain(state.state) if state else {},
-            id=state.id if state else None,
+            id=(state.id or None) if state else None,
+            property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
             ignore_changes=list(request.ignoreChanges),
         )
     for urn, resource in by_urn.items():
@@ -326,20 +382,22 @@ def run_stack(stack: str, root: Path = REPO_ROOT, *, mode: str = "update", _cell
     config = stack_config(stack, root)
     cell_outputs: dict[str, dict] = {} if _cells is None else _cells
     if _cells is None:
-        # Cells deployed before this stack are what its StackReferences read.
+        # Cells deployed before this stack are what its StackReferences read: they exist, so their
+        # outputs are known whatever the mode of this stack.
         project = load_project(root)
         for name in project.deploy_order():
             if name == stack:
                 break
             cell_outputs[name] = run_stack(name, root, _cells=cell_outputs).outputs
 
-    mocks = _Mocks(stack, config, cell_outputs)
+    preview = mode == "preview"
+    mocks = _Mocks(stack, config, cell_outputs, preview=preview)
     monitor = _RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()  # one loop per run (pulumi/pulumi#24338)
     asyncio.set_event_loop(loop)
     try:
         settings.ROOT.set(None)
-        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         settings.ROOT.set(None)  # run_in_stack creates the root Stack that collects the exports
         pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
         with _project_dir(root):
@@ -358,7 +416,7 @@ def run_stack(stack: str, root: Path = REPO_ROOT, *, mode: str = "update", _cell
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
-    run = StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config)
+    run = StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config, mode)
     if mode == "refresh":
         _refresh(run, load_project(root))
     return run
