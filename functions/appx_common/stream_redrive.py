@@ -68,6 +68,7 @@ Rederive = Callable[[str], bool]  # table name -> True when the work was re-deri
 def redrive_stream_failures(sqs, queue_url: str, read_batch: ReadBatch, invoke: Invoke, rederive: Rederive,
                             max_messages: int = 100, dry_run: bool = False) -> dict:
     summary: dict = {"seen": 0, "reprocessed": 0, "rederived": 0, "failed": 0, "unreadable": 0, "expired": [], "dryRun": dry_run}
+    kept: list[str] = []  # receipt handles of messages left for the next run (hidden during this one)
     while summary["seen"] < max_messages:
         messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=min(10, max_messages - summary["seen"]),
                                        WaitTimeSeconds=0, VisibilityTimeout=0 if dry_run else 120).get("Messages", [])
@@ -78,6 +79,7 @@ def redrive_stream_failures(sqs, queue_url: str, read_batch: ReadBatch, invoke: 
             batch = failed_batch(message["Body"])
             if batch is None:
                 summary["unreadable"] += 1
+                kept.append(message["ReceiptHandle"])
                 continue
             if dry_run:
                 continue
@@ -89,14 +91,18 @@ def redrive_stream_failures(sqs, queue_url: str, read_batch: ReadBatch, invoke: 
                     sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
                 else:
                     summary["expired"].append(batch.as_dict())
+                    kept.append(message["ReceiptHandle"])
                 continue
             if invoke(records):
-                summary["failed"] += 1  # kept: it comes back after the visibility timeout
+                summary["failed"] += 1
+                kept.append(message["ReceiptHandle"])
                 continue
             summary["reprocessed"] += 1
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         if dry_run:
             break
+    for receipt in kept:  # visible again for the next run, not after the visibility timeout
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=receipt, VisibilityTimeout=0)
     return summary
 
 

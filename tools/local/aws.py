@@ -18,7 +18,8 @@ import boto3
 from botocore.config import Config
 from werkzeug.serving import make_server
 
-from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, Topology
+from components.config import DEAD_LETTER_RETENTION_SECONDS
+from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, STREAM_FAILURES_NAME, Topology
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -82,13 +83,20 @@ class MotoServer:
         self._server.server_close()
 
 
+def _config(**config) -> Config:
+    return Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10, **config)
+
+
 def client(service: str, region: str, endpoint: str, **config):
-    cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10, **config)
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=cfg, **CREDENTIALS)
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=_config(**config), **CREDENTIALS)
+
+
+def resource(service: str, region: str, endpoint: str, **config):
+    return boto3.session.Session().resource(service, region_name=region, endpoint_url=endpoint, config=_config(**config), **CREDENTIALS)
 
 
 def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
-    """Create every region's tables and queues. Returns region -> {queueUrl, dlqUrl}."""
+    """Create every region's tables and queues. Returns region -> {queueUrl, dlqUrl, streamFailureQueueUrl}."""
     out: dict[str, dict[str, str]] = {}
     for region in topology.cell_regions:
         ddb = client("dynamodb", region, endpoint)
@@ -112,7 +120,9 @@ def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
             if spec.ttl_attribute:
                 ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute})
         sqs = client("sqs", region, endpoint)
-        dlq = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+        retained = {"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)}
+        dlq = sqs.create_queue(QueueName=DLQ_NAME, Attributes=retained)["QueueUrl"]
+        failures = sqs.create_queue(QueueName=STREAM_FAILURES_NAME, Attributes=retained)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         queue = sqs.create_queue(
             QueueName=QUEUE_NAME,
@@ -122,7 +132,7 @@ def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(topology.max_receive_count.get(region, 5))}),
             },
         )["QueueUrl"]
-        out[region] = {"queueUrl": queue, "dlqUrl": dlq}
+        out[region] = {"queueUrl": queue, "dlqUrl": dlq, "streamFailureQueueUrl": failures}
     return out
 
 
@@ -142,6 +152,13 @@ def stream_items(region: str, table: str) -> list:
         return _backend(region).tables[table].stream_shard.items
     except (KeyError, AttributeError):
         return []
+
+
+def stream_shard_id(region: str, table: str) -> str:
+    try:
+        return _backend(region).tables[table].stream_shard.id
+    except (KeyError, AttributeError):
+        return ""
 
 
 def table_items(region: str, table: str) -> list[dict]:
