@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.cell_alarms import queue_depth_alarm
 from components.config import DEAD_LETTER_RETENTION_SECONDS
 VISIBILITY_TIMEOUT_SECONDS = 60  # >= 6 x the worker's timeout is AWS's advice; worker timeout is 10 s
 
@@ -60,20 +61,10 @@ class DeferredWriteQueue(pulumi.ComponentResource):
             redrive_allow_policy=queue.arn.apply(lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})),
             opts=child,
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-depth",
-            alarm_description="Deferred writes failed repeatedly and wait in the DLQ: fix the cause, then `python -m tools.redrive`",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=args.alarm_topic_arns,
-            opts=child,
+        queue_depth_alarm(
+            f"{name}-dlq-depth", dlq.name,
+            "Deferred writes failed repeatedly and wait in the DLQ: fix the cause, then `python -m tools.redrive`",
+            args.alarm_topic_arns, child,
         )
         self.url, self.arn, self.dlq_arn, self.dlq_url = queue.url, queue.arn, dlq.arn, dlq.url
         self.register_outputs({"url": self.url, "arn": self.arn, "dlqArn": self.dlq_arn})

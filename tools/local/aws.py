@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,6 +22,10 @@ from werkzeug.serving import make_server
 
 from components.config import DEAD_LETTER_RETENTION_SECONDS
 from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, STREAM_FAILURES_NAME, Topology
+
+# The functions' own helpers, importable as in the Lambda bundle.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
+from appx_common.stream_redrive import lambda_event_value  # noqa: E402
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -176,24 +182,8 @@ def stream_record_event(record, region: str, table: str) -> dict:
 
     rec = copy.deepcopy(record.record)
     rec["awsRegion"] = region
-    created = rec["dynamodb"].get("ApproximateCreationDateTime")
-    if hasattr(created, "timestamp"):
-        rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
     rec["eventSourceARN"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/local"
-    return _b64_binaries(rec)
-
-
-def _b64_binaries(value):
-    """Lambda events carry DynamoDB binary values (B, BS) as base64 strings."""
-    import base64
-
-    if isinstance(value, dict):
-        return {k: _b64_binaries(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_b64_binaries(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode()
-    return value
+    return lambda_event_value(rec)
 
 
 def table_has(region: str, table: str, keys: dict) -> bool:
