@@ -38,6 +38,9 @@ class FunctionConcurrency:
 DEAD_LETTER_RETENTION_SECONDS = 1_209_600
 # Lambda's bounds for an SQS event source mapping's scaling_config.maximum_concurrency.
 SQS_MAPPING_CONCURRENCY = (2, 1000)
+# How often a stream mapping retries a failing batch before sending it to its on-failure
+# destination (the local runtime retries as often).
+STREAM_MAX_RETRY_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)

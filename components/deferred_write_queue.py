@@ -9,6 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.arns import Arns
+from components.cell_alarms import queue_depth_alarm
 from components.config import DEAD_LETTER_RETENTION_SECONDS
 VISIBILITY_TIMEOUT_SECONDS = 60  # >= 6 x the worker's timeout is AWS's advice; worker timeout is 10 s
 
@@ -64,20 +65,10 @@ class DeferredWriteQueue(pulumi.ComponentResource):
                 {"redrivePermission": "byQueue", "sourceQueueArns": [args.arns.queue(queue.name)]}),
             opts=child,
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-dlq-depth",
-            alarm_description="Deferred writes failed repeatedly and wait in the DLQ: fix the cause, then `python -m tools.redrive`",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": dlq.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=args.alarm_topic_arns,
-            opts=child,
+        queue_depth_alarm(
+            f"{name}-dlq-depth", dlq.name,
+            "Deferred writes failed repeatedly and wait in the DLQ: fix the cause, then `python -m tools.redrive`",
+            args.alarm_topic_arns, child,
         )
         self.url, self.arn, self.dlq_arn, self.dlq_url = queue.url, queue.arn, dlq.arn, dlq.url
         self.name = queue.name  # known before the queue exists (IAM documents name it through components.arns)

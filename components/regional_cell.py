@@ -20,7 +20,7 @@ from components.cell_alarms import CellAlarms, CellAlarmsArgs
 from components.cell_api import CellApi, CellApiArgs
 from components.arns import Arns, aliased
 from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
-from components.config import CellConfig
+from components.config import STREAM_MAX_RETRY_ATTEMPTS, CellConfig
 from components.data_key import ALIAS as DATA_KEY_ALIAS, DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
 from components.field_key import FieldKeyArgs, ZoneFieldKey, alias as field_key_alias
@@ -189,7 +189,8 @@ class RegionalCell(pulumi.ComponentResource):
             # TRIM_HORIZON: a new cell's mapping starts at the oldest record its stream keeps (24 h),
             # so it misses nothing written since its replica appeared; `tools.backfill_feed` adds
             # the posts older than that. Replays are harmless: every step is idempotent.
-            EventSource(arn, batch_size=100, starting_position="TRIM_HORIZON", max_retries=5, on_failure=stream_failures)
+            EventSource(arn, batch_size=100, starting_position="TRIM_HORIZON", max_retries=STREAM_MAX_RETRY_ATTEMPTS,
+                        on_failure=stream_failures)
             for arn in stream_sources
         ])
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.cell_alarms import queue_depth_alarm
 from components.config import DEAD_LETTER_RETENTION_SECONDS
 
 
@@ -43,21 +44,11 @@ class StreamFailureQueue(pulumi.ComponentResource):
             tags={"app": "appx", "data-class": "public", "role": "stream-on-failure"},
             opts=child,
         )
-        aws.cloudwatch.MetricAlarm(
-            f"{name}-depth",
-            alarm_description="A stream batch failed past its retries (feed or erasure propagation): fix the cause, "
-                              "then `python -m tools.redrive stream` within 24 h",
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue.name},
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=1,
-            threshold=0,
-            comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
-            alarm_actions=args.alarm_topic_arns,
-            opts=child,
+        queue_depth_alarm(
+            f"{name}-depth", queue.name,
+            "A stream batch failed past its retries (feed or erasure propagation): fix the cause, "
+            "then `python -m tools.redrive stream` within 24 h",
+            args.alarm_topic_arns, child,
         )
         self.url, self.arn = queue.url, queue.arn
         self.name = queue.name  # known before the queue exists (IAM documents name it through components.arns)

@@ -202,6 +202,11 @@ class _Mocks(pulumi_mocks.Mocks):
             "aws:route53/healthCheck:HealthCheck": {"id": resource_id},
             "aws:dynamodb/table:Table": {"streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000"},
         }.get(args.typ, {})
+        if args.typ == "aws:dynamodb/tableReplica:TableReplica":
+            # The replica is the global table's namesake in this region.
+            table = str(state.get("globalTableArn", "")).rsplit("/", 1)[-1]
+            extra["arn"] = _ARN_FORMATS["aws:dynamodb/table:Table"].format(region=region, account=ACCOUNT_ID, name=table)
+            state.pop("arn", None)
         merged = {**extra, **state}  # inputs win over computed outputs...
         if "domainNameConfiguration" in extra:  # ...except inside a block that already merged them
             merged["domainNameConfiguration"] = extra["domainNameConfiguration"]

@@ -211,9 +211,32 @@ def m_log_forever(rs):
 
 
 def m_queue_14_days(rs):
-    q = find(rs, "aws:sqs/queue:Queue", tag("data-class", "personal"))
+    q = find(rs, "aws:sqs/queue:Queue", lambda r: tag("data-class", "personal")(r) and not r.props["tags"].get("role"))
     q.props["messageRetentionSeconds"] = 1_209_600
     return q.name
+
+
+def m_dlq_as_short_as_source(rs):
+    q = find(rs, "aws:sqs/queue:Queue", tag("role", "dead-letter"))
+    q.props["messageRetentionSeconds"] = 345_600
+    return q.name
+
+
+def stream_mapping(rs) -> Resource:
+    # A stream's ARN is unknown at preview; only stream mappings have a startingPosition.
+    return find(rs, "aws:lambda/eventSourceMapping:EventSourceMapping", lambda r: bool(r.props.get("startingPosition")))
+
+
+def m_stream_no_destination(rs):
+    m = stream_mapping(rs)
+    m.props.pop("destinationConfig", None)
+    return m.name
+
+
+def m_stream_no_bisect(rs):
+    m = stream_mapping(rs)
+    m.props["bisectBatchOnFunctionError"] = False
+    return m.name
 
 
 def m_pitr_35_days(rs):
@@ -492,6 +515,9 @@ MUTATIONS = [
     Mutation("lambda-url-auth", CELL, "public function URL (auth NONE) added", m_public_function_url),
     Mutation("dynamodb-no-legacy-global-table", CELL, "legacy GlobalTable stitched over the restricted table", m_legacy_global_table),
     Mutation("sqs-dead-letter-queue", CELL, "queue loses its redrive policy", m_queue_no_dlq),
+    Mutation("sqs-dead-letter-queue", CELL, "DLQ retains no longer than its source", m_dlq_as_short_as_source),
+    Mutation("stream-on-failure-destination", CELL, "stream mapping loses its on-failure destination", m_stream_no_destination),
+    Mutation("stream-on-failure-destination", HOME, "stream mapping stops bisecting failing batches", m_stream_no_bisect),
     Mutation("latency-records-health-checked", GLOBAL, "latency record without health check", m_latency_no_health_check),
 ]
 

@@ -1,5 +1,10 @@
 """Every queue that is not itself a dead-letter queue redrives failed messages to a DLQ (GDPR
-Art. 32(1)(b)/(c): a poison message must not be lost or retried forever)."""
+Art. 32(1)(b)/(c): a poison message must not be lost or retried forever), and every DLQ retains
+longer than the queues that redrive to it: a standard queue's DLQ keeps each message's original
+enqueue time (SQS Developer Guide), so a DLQ with its source's retention drops what it receives.
+
+An event source mapping's on-failure destination is a dead-letter queue too: it is where a
+stream batch goes after its retries."""
 
 import json
 from collections.abc import Mapping
@@ -11,6 +16,12 @@ from policy.rules._common import (
 NAME = "sqs-dead-letter-queue"
 
 DEFAULT_MAX_RECEIVE = 10
+SQS_DEFAULT_RETENTION_SECONDS = 345_600  # an unset messageRetentionSeconds
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
+
+
+def retention_seconds(queue) -> int:
+    return int(queue.props.get("messageRetentionSeconds") or SQS_DEFAULT_RETENTION_SECONDS)
 
 
 def redrive(props) -> Mapping | Unknown | None:
@@ -37,6 +48,25 @@ def dlq_targets(queue, queues) -> list:
         name = other.props.get("name") or other.name
         if depends_on(queue, other) or (arn and name and arn.endswith(f":{name}")):
             found.append(other)
+    return found
+
+
+def on_failure_destinations(resources, queues) -> set[str]:
+    """Queues that an event source mapping sends exhausted batches to: named by the destination
+    ARN, or, while it is unknown (preview), the queues the destination property depends on."""
+    found = set()
+    for mapping in resources:
+        if mapping.resource_type != EVENT_SOURCE_MAPPING:
+            continue
+        destination = read(mapping.props, "destinationConfig", "onFailure", "destinationArn")
+        if destination is None:
+            continue
+        arn = destination if isinstance(destination, str) else ""
+        through = {d.urn for d in (mapping.property_dependencies or {}).get("destinationConfig", [])}
+        for q in queues:
+            name = q.props.get("name") or q.name
+            if (arn and name and arn.startswith("arn:aws:sqs:") and arn.endswith(f":{name}")) or (not arn and q.urn in through):
+                found.add(q.urn)
     return found
 
 
@@ -77,7 +107,7 @@ def dead_letter_queues(queues, resources=()) -> set[str]:
     for q in queues:
         if redrive(q.props):
             dlqs.update(t.urn for t in dlq_targets(q, queues))
-    return dlqs
+    return dlqs | on_failure_destinations(resources, queues)
 
 
 def _check(args):
@@ -100,14 +130,21 @@ def _check(args):
             count = int(count)
         if isinstance(count, bool) or not isinstance(count, (int, float)) or not 1 <= count <= limit:
             yield q, f"has redrivePolicy.maxReceiveCount={num(count)!r}. Fix: set it between 1 and {limit}"
+        for dlq in dlq_targets(q, queues):
+            if retention_seconds(dlq) <= retention_seconds(q):
+                yield dlq, (f"retains messages {retention_seconds(dlq)} s, not longer than its source "
+                            f"{q.props.get('name') or q.name!r} ({retention_seconds(q)} s): the DLQ keeps each message's "
+                            "original enqueue time, so it would drop what it receives. Fix: set the DLQ's "
+                            "messageRetentionSeconds above the source's (e.g. 1209600, SQS's maximum)")
 
 
 POLICY = stack_rule(
     name=NAME,
-    description="Every SQS queue that is not a dead-letter queue has a redrive policy to one.",
+    description="Every SQS queue that is not a dead-letter queue has a redrive policy to one that retains longer.",
     article="Art. 32(1)(b)", title="Security of processing (integrity and resilience)",
     severity=Severity.MEDIUM, level=EnforcementLevel.MANDATORY,
-    remediation_steps="Create a DLQ (CMK-encrypted, classified like its source) and set redrivePolicy on the source queue.",
+    remediation_steps="Create a DLQ (CMK-encrypted, classified like its source, retaining longer than it) and set "
+                      "redrivePolicy on the source queue.",
     check=_check,
     config_schema=int_schema("maxReceiveCount", DEFAULT_MAX_RECEIVE, 1, 1000,
                              "Largest allowed redrivePolicy.maxReceiveCount."),

@@ -1,8 +1,11 @@
 """Every shipped stack, run under mocks from its real YAML file, once per session and mode.
 
-`mode` parametrizes the stack runs (offline.stack_runner): every test that uses `runs`,
-`cell_runs` or `global_run` runs once per mode in `MODES`. `refresh` registers what `update`
-does and adds the refreshed state and the planned diffs, so it stands for both.
+`runs`, `cell_runs` and `global_run` are the stacks with every value known (mode `refresh`,
+which registers what `update` does and adds the refreshed state and the planned diffs).
+
+`mode` parametrizes over `MODES`: a test that uses `mode_runs` or `mode_cells` runs once as
+`pulumi refresh` + `pulumi up` sees the stacks and once as a first `pulumi preview` does (computed
+outputs unknown; property dependencies known). `refers()` asserts a reference in both.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from components.config import load_project
-from offline.stack_runner import REPO_ROOT, StackRun, run_stack
+from offline.stack_runner import REPO_ROOT, UNKNOWN, RegisteredResource, StackRun, run_stack
 
 PROJECT_FILES = ("Pulumi.yaml", "residency.yaml")
-MODES = ("refresh",)
+MODES = ("refresh", "preview")
 
 _runs: dict[str, dict[str, StackRun]] = {}
 
@@ -26,6 +29,14 @@ def shipped_runs(mode: str) -> dict[str, StackRun]:
     if mode not in _runs:
         _runs[mode] = {name: run_stack(name, mode=mode) for name in load_project(REPO_ROOT).deploy_order()}
     return _runs[mode]
+
+
+def refers(run: StackRun, resource: RegisteredResource, prop: str, value, target: RegisteredResource, output: str = "arn") -> bool:
+    """`value` (found in `resource`'s input `prop`) is `target`'s `output`: equal when the run knows
+    it; in a preview, where it is unknown, `prop` depends on `target`."""
+    if run.mode == "preview" and value == UNKNOWN:
+        return target.urn in resource.property_dependencies.get(prop, [])
+    return value == (target.id if output == "id" else target.outputs[output])
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +50,18 @@ def mode(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def runs(mode) -> dict[str, StackRun]:
+def mode_runs(mode) -> dict[str, StackRun]:
     return shipped_runs(mode)
+
+
+@pytest.fixture(scope="session")
+def mode_cells(mode_runs, project) -> dict[str, StackRun]:
+    return {region: mode_runs[region] for region in project.cell_regions}
+
+
+@pytest.fixture(scope="session")
+def runs() -> dict[str, StackRun]:
+    return shipped_runs("refresh")
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +72,6 @@ def cell_runs(runs, project) -> dict[str, StackRun]:
 @pytest.fixture(scope="session")
 def global_run(runs) -> StackRun:
     return runs["global"]
-
-
-@pytest.fixture(scope="session")
-def refreshed_cells(project) -> dict[str, StackRun]:
-    """The cells as `pulumi refresh` sees them, whatever `mode` is."""
-    return {region: shipped_runs("refresh")[region] for region in project.cell_regions}
 
 
 @pytest.fixture

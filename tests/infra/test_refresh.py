@@ -22,10 +22,10 @@ def replicas_added_by_other_cells(cells) -> dict[tuple[str, str], set[str]]:
     return added
 
 
-def test_refreshed_owner_tables_list_exactly_the_replicas_the_other_cells_add(refreshed_cells):
-    added = replicas_added_by_other_cells(refreshed_cells)
+def test_refreshed_owner_tables_list_exactly_the_replicas_the_other_cells_add(cell_runs):
+    added = replicas_added_by_other_cells(cell_runs)
     refreshed = {}
-    for region, run in refreshed_cells.items():
+    for region, run in cell_runs.items():
         for table in run.of_type(TABLE):
             regions = {r["regionName"] for r in table.refreshed.get("replicas", [])}
             if regions:
@@ -34,26 +34,26 @@ def test_refreshed_owner_tables_list_exactly_the_replicas_the_other_cells_add(re
     assert ("eu-west-1", "appx-posts") in refreshed and ("eu-central-1", "appx-restricted-de") not in refreshed
 
 
-def test_after_a_refresh_no_cell_plans_any_change(refreshed_cells):
-    for region, run in refreshed_cells.items():
+def test_after_a_refresh_no_cell_plans_any_change(cell_runs):
+    for region, run in cell_runs.items():
         assert run.planned_diffs == {}, region
 
 
-def test_without_ignore_changes_the_owner_would_remove_the_other_regions_replicas(refreshed_cells):
-    owners = [t for run in refreshed_cells.values() for t in run.of_type(TABLE) if t.refreshed.get("replicas")]
+def test_without_ignore_changes_the_owner_would_remove_the_other_regions_replicas(cell_runs):
+    owners = [t for run in cell_runs.values() for t in run.of_type(TABLE) if t.refreshed.get("replicas")]
     assert {t.props["name"] for t in owners} == {"appx-posts", "appx-idempotency", "appx-restricted-eu"}
     for table in owners:
         assert table.ignore_changes == ["replicas"], table.name
         assert planned_diff(table, ignore_changes=[]) == ["replicas"], table.name
     # Tables nobody replicates keep the default: a change made outside Pulumi is reverted.
-    for run in refreshed_cells.values():
+    for run in cell_runs.values():
         for table in run.of_type(TABLE):
             if not table.refreshed.get("replicas"):
                 assert table.ignore_changes == [], table.name
 
 
-def test_planned_diff_reports_a_changed_input_and_ignores_computed_outputs(refreshed_cells):
-    run = refreshed_cells["eu-west-1"]
+def test_planned_diff_reports_a_changed_input_and_ignores_computed_outputs(cell_runs):
+    run = cell_runs["eu-west-1"]
     queue = next(q for q in run.of_type("aws:sqs/queue:Queue") if q.props["name"] == "appx-deferred-writes")
     assert "url" in queue.refreshed and "url" not in queue.props  # computed: never a diff
     assert planned_diff(queue) == []

@@ -140,7 +140,7 @@ VARIANTS = [
     ("log-retention", "edge-logs", "retention 365", setp("retentionInDays", 365)),
     # queue-retention
     ("queue-retention", "appx-deferred", "14 days", setp("messageRetentionSeconds", 1209600)),
-    ("queue-retention", "appx-deferred-dlq", "5 days", setp("messageRetentionSeconds", 432000)),
+    ("queue-retention", "appx-deferred-dlq", "DLQ beyond the dead-letter maximum", setp("messageRetentionSeconds", 1_209_601)),
     # pitr-recovery-period
     ("pitr-recovery-period", "appx-posts", "default 35 days", setp("pointInTimeRecovery.recoveryPeriodInDays", None)),
     ("pitr-recovery-period", "appx-restricted-eu", "30 days", setp("pointInTimeRecovery.recoveryPeriodInDays", 30)),
@@ -183,6 +183,11 @@ VARIANTS = [
     ("lambda-url-auth", "api-url", "auth NONE", setp("authorizationType", "NONE")),
     # sqs-dead-letter-queue
     ("sqs-dead-letter-queue", "appx-deferred", "no redrive policy", both(setp("redrivePolicy", None), drop_deps)),
+    ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retains as long as its source", setp("messageRetentionSeconds", 345600)),
+    ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retention unset (4 days, as its source)", setp("messageRetentionSeconds", None)),
+    # stream-on-failure-destination
+    ("stream-on-failure-destination", "stream-posts", "no on-failure destination", both(setp("destinationConfig", None), drop_deps)),
+    ("stream-on-failure-destination", "stream-posts", "no bisection", setp("bisectBatchOnFunctionError", False)),
     ("sqs-dead-letter-queue", "appx-deferred", "maxReceiveCount 100", setp("redrivePolicy", json.dumps({"deadLetterTargetArn": "arn:aws:sqs:eu-west-1:1:appx-deferred-dlq", "maxReceiveCount": 100}))),
     # latency-records-health-checked
     ("latency-records-health-checked", "eu-origin-eu-west-1", "no health check", both(setp("healthCheckId", None), drop_deps)),
