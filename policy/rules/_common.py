@@ -324,6 +324,16 @@ def iam_documents(resource_type: str, props: Mapping[str, Any]) -> Iterable[tupl
                 yield f"inlinePolicies[{i}] {inline.get('name', '')}".strip(), inline.get("policy")
 
 
+def allow_statements(resource_type: str, props: Mapping[str, Any], rule: str) -> Iterable[tuple[str, Any, Any, list[str]]]:
+    """(where, label, statement, problems) of every Allow statement of the identity policies a resource
+    defines; `problems` fail the rule closed for actions not known at preview."""
+    for where, doc in iam_documents(resource_type, props):
+        for i, statement in enumerate(policy_statements(doc)):
+            if statement.get("Effect") == "Allow":
+                unknown = [undecidable(a, rule) for a in as_list(statement.get("Action")) if isinstance(a, Unknown)]
+                yield where, statement.get("Sid") or i, statement, unknown
+
+
 def num(value: Any) -> Any:
     """A number as written in config (Struct numbers arrive as floats: 30.0 -> 30)."""
     if isinstance(value, float) and value.is_integer():

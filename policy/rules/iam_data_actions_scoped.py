@@ -4,8 +4,7 @@ a role that may read every table or use every key defeats the residency zones)."
 from collections.abc import Mapping
 
 from policy.rules._common import (
-    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, Unknown, as_list, iam_documents, policy_statements, read,
-    resource_rule, undecidable,
+    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, allow_statements, as_list, read, resource_rule,
 )
 
 NAME = "iam-data-actions-scoped"
@@ -41,22 +40,18 @@ def _conditions_on(statement, key: str) -> bool:
 
 
 def _check(args):
-    for where, doc in iam_documents(args.resource_type, args.props):
-        for i, st in enumerate(policy_statements(doc)):
-            if st.get("Effect") != "Allow":
-                continue
-            actions = as_list(st.get("Action"))
-            yield from (undecidable(a, NAME) for a in actions if isinstance(a, Unknown))
-            data = [a for a in actions if isinstance(a, str) and a.lower().startswith(DATA_SERVICES)]
-            if not data:
-                continue
-            if st.get("NotResource") is not None:
-                yield (f"{where} statement {st.get('Sid') or i} allows {data} on NotResource, i.e. on every other "
-                       "resource. Fix: name the table/index/stream ARNs or key ARNs in Resource")
-            wild = wildcard_resources(st)
-            if wild:
-                yield (f"{where} statement {st.get('Sid') or i} allows {data} on {wild}. Fix: name the "
-                       "table/index/stream ARNs or key ARNs (a key wildcard only with a kms:ResourceAliases condition)")
+    for where, label, st, unknown in allow_statements(args.resource_type, args.props, NAME):
+        yield from unknown
+        data = [a for a in as_list(st.get("Action")) if isinstance(a, str) and a.lower().startswith(DATA_SERVICES)]
+        if not data:
+            continue
+        if st.get("NotResource") is not None:
+            yield (f"{where} statement {label} allows {data} on NotResource, i.e. on every other "
+                   "resource. Fix: name the table/index/stream ARNs or key ARNs in Resource")
+        wild = wildcard_resources(st)
+        if wild:
+            yield (f"{where} statement {label} allows {data} on {wild}. Fix: name the "
+                   "table/index/stream ARNs or key ARNs (a key wildcard only with a kms:ResourceAliases condition)")
 
 
 POLICY = resource_rule(

@@ -2,8 +2,8 @@
 default; CKV_AWS_49/62/63)."""
 
 from policy.rules._common import (
-    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, Unknown, as_list, iam_documents, parse_document, policy_statements,
-    resource_rule, undecidable,
+    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, allow_statements, as_list, iam_documents, parse_document,
+    resource_rule,
 )
 
 NAME = "iam-no-wildcard-action"
@@ -17,18 +17,15 @@ def _check(args):
     for where, doc in iam_documents(args.resource_type, args.props):
         if parse_document(doc) is None:
             yield f"{where} is not a valid JSON policy document. Fix: pass a JSON policy document"
-            continue
-        for i, st in enumerate(policy_statements(doc)):
-            if st.get("Effect") != "Allow":
-                continue
-            yield from (undecidable(a, NAME) for a in as_list(st.get("Action")) if isinstance(a, Unknown))
-            if st.get("NotAction") is not None:
-                yield (f"{where} statement {st.get('Sid') or i} uses Allow + NotAction, which grants everything else. "
-                       "Fix: list the needed actions explicitly")
-            bad = wildcard_actions(st)
-            if bad:
-                yield (f"{where} statement {st.get('Sid') or i} allows wildcard actions {bad}. Fix: list the specific "
-                       "actions the function needs (e.g. dynamodb:GetItem, dynamodb:PutItem)")
+    for where, label, st, unknown in allow_statements(args.resource_type, args.props, NAME):
+        yield from unknown
+        if st.get("NotAction") is not None:
+            yield (f"{where} statement {label} uses Allow + NotAction, which grants everything else. "
+                   "Fix: list the needed actions explicitly")
+        bad = wildcard_actions(st)
+        if bad:
+            yield (f"{where} statement {label} allows wildcard actions {bad}. Fix: list the specific "
+                   "actions the function needs (e.g. dynamodb:GetItem, dynamodb:PutItem)")
 
 
 POLICY = resource_rule(

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from components.tables import placements
+from components.data_key import ALIAS as DATA_KEY_ALIAS
+from components.field_key import alias as field_key_alias
+from tests.infra.conftest import refers
 from tests.infra.test_event_sources import role_policy_of
 
 GET, QUERY, PUT, UPDATE, DELETE = (f"dynamodb:{a}" for a in ("GetItem", "Query", "PutItem", "UpdateItem", "DeleteItem"))
@@ -51,15 +53,10 @@ def expected(function: str, zones: list[str]) -> dict[str, set[str]]:
     }
 
 
-def label(arn: str, run) -> str:
+def label(arn: str) -> str:
     """A readable name for a granted resource ARN of this cell."""
-    field_keys = {v["fieldKeyArn"]: z for z, v in run.outputs["zones"].items()}
     if arn == "*":
         return "*"
-    if arn == run.outputs["dataKeyArn"]:
-        return "data-key"
-    if arn in field_keys:
-        return f"field-key:{field_keys[arn]}"
     if ":log-group:" in arn:
         return "log-group"
     if arn.startswith("arn:aws:sqs:"):
@@ -73,63 +70,45 @@ def label(arn: str, run) -> str:
     return f"table:{table}"
 
 
+def key_labels(statement, region: str) -> list[str] | None:
+    """KMS keys are named by alias (components/arns.py): `key/*` of the cell narrowed by kms:ResourceAliases."""
+    aliases = statement.get("Condition", {}).get("ForAnyValue:StringEquals", {}).get("kms:ResourceAliases")
+    if aliases is None:
+        return None
+    assert statement["Resource"] == [f"arn:aws:kms:{region}:123456789012:key/*"], statement
+    return ["data-key" if a == DATA_KEY_ALIAS else f"field-key:{a.removeprefix('alias/appx-field-')}" for a in aliases]
+
+
 def granted(run, function: str) -> dict[str, set[str]]:
     _, policy = role_policy_of(run, f"appx-{function}")
     grants: dict[str, set[str]] = {}
     for statement in json.loads(policy.props["policy"])["Statement"]:
         assert statement["Effect"] == "Allow"
-        for arn in statement["Resource"]:
-            grants.setdefault(label(arn, run), set()).update(statement["Action"])
+        names = key_labels(statement, run.config["aws:region"]) or [label(arn) for arn in statement["Resource"]]
+        for name in names:
+            grants.setdefault(name, set()).update(statement["Action"])
     return grants
-
-
-def resource_label(resource) -> str | None:
-    """The label of a resource a role policy is built from (what a preview knows about it)."""
-    kind = resource.type.rsplit(":", 1)[1]
-    tags = resource.props.get("tags") or {}
-    if kind == "Table":
-        return f"table:{resource.props['name']}"
-    if kind == "TableReplica":
-        return f"table:{resource.props['globalTableArn'].rsplit('/', 1)[1]}"
-    if kind in ("Key", "ReplicaKey"):
-        return "data-key" if tags.get("purpose") == "data-at-rest" else f"field-key:{tags['residency-zone']}"
-    if kind == "LogGroup":
-        return "log-group"
-    if kind == "Queue":
-        return f"queue:{resource.props['name']}"
-    return None
-
-
-def expected_sources(function: str, zones: list[str], region: str, owners: dict[str, str]) -> set[str]:
-    """What a first preview knows of the grants: the resources their ARNs come from. A stream ARN
-    comes from its table where the cell owns it, from a lookup (no resource) where it replicates it."""
-    sources = set()
-    for grant in expected(function, zones):
-        if grant == "*":
-            continue
-        kind, _, what = grant.partition(":")
-        if kind == "index":
-            sources.add(f"table:{what.split('/')[0]}")
-        elif kind == "stream":
-            if owners[what] == region:
-                sources.add(f"table:{what}")
-        else:
-            sources.add(grant)
-    return sources
 
 
 @pytest.mark.parametrize("function", ["api", "worker", "stream"])
 def test_each_role_grants_exactly_what_its_handler_calls(project, mode_cells, function):
-    owners = {p.spec.name: p.owner for p in placements(project)}
+    """In every mode, a first preview included: the documents are known before anything exists."""
     for region, run in mode_cells.items():
         zones = sorted(z.name for z in project.residency.zones_in(region))
-        if run.mode == "preview":  # the document is unknown; the resources it is built from are known
-            _, policy = role_policy_of(run, f"appx-{function}")
-            by_urn = {r.urn: r for r in run.resources}
-            sources = {resource_label(by_urn[u]) for u in policy.property_dependencies["policy"]}
-            assert sources == expected_sources(function, zones, region, owners), region
-        else:
-            assert granted(run, function) == expected(function, zones), region
+        assert granted(run, function) == expected(function, zones), region
+
+
+def test_every_alias_a_role_names_targets_that_key_in_the_cell(project, mode_cells):
+    for region, run in mode_cells.items():
+        aliases = {a.props["name"]: a for a in run.of_type("aws:kms/alias:Alias")}
+        keys = [k for k in run.resources if k.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")]
+        wanted = {DATA_KEY_ALIAS: "data-at-rest",
+                  **{field_key_alias(z.name): z.name for z in project.residency.zones_in(region)}}
+        for name, what in wanted.items():
+            alias = aliases[name]
+            (key,) = [k for k in keys if what in ((k.props.get("tags") or {}).get("purpose"),
+                                                  (k.props.get("tags") or {}).get("residency-zone"))]
+            assert refers(run, alias, "targetKeyId", alias.props["targetKeyId"], key, "keyId"), (region, name)
 
 
 def test_every_granted_resource_is_in_the_cells_own_region(cell_runs):
@@ -146,4 +125,8 @@ def test_field_key_decryption_is_bound_to_the_envelope_algorithm(cell_runs):
         _, policy = role_policy_of(run, "appx-api")
         decrypts = [s for s in json.loads(policy.props["policy"])["Statement"]
                     if s["Action"] == ["kms:Decrypt"] and "Condition" in s]
-        assert [s["Condition"] for s in decrypts] == [{"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}]
+        assert [s["Condition"]["StringEquals"] for s in decrypts if "StringEquals" in s["Condition"]] == [
+            {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}]
+        (field_keys,) = [s for s in decrypts if "StringEquals" in s["Condition"]]
+        assert all(a.startswith("alias/appx-field-")
+                   for a in field_keys["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"])
