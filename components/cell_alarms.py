@@ -52,3 +52,23 @@ class CellAlarms(pulumi.ComponentResource):
             alarm_actions=self._args.alarm_topic_arns,
             opts=pulumi.ResourceOptions(parent=self),
         )
+
+
+def queue_depth_alarm(name: str, queue_name: pulumi.Input[str], description: str, alarm_topic_arns: list,
+                      opts: pulumi.ResourceOptions) -> aws.cloudwatch.MetricAlarm:
+    """Pages on the first message in a queue that only holds work a human must look at."""
+    return aws.cloudwatch.MetricAlarm(
+        name,
+        alarm_description=description,
+        namespace="AWS/SQS",
+        metric_name="ApproximateNumberOfMessagesVisible",
+        dimensions={"QueueName": queue_name},
+        statistic="Maximum",
+        period=60,
+        evaluation_periods=1,
+        threshold=0,
+        comparison_operator="GreaterThanThreshold",
+        treat_missing_data="notBreaching",
+        alarm_actions=alarm_topic_arns,
+        opts=opts,
+    )

@@ -3,23 +3,12 @@ replica region adds a `TableReplica` encrypted with its own regional CMK."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    data_class: str  # restricted | personal | public
-    hash_key: str
-    range_key: str | None = None
-    # (index name, hash key, range key) - all string attributes
-    indexes: tuple[tuple[str, str, str], ...] = ()
-    stream: bool = False
-    ttl_attribute: str | None = None
-    tags: dict = field(default_factory=dict)
+from components.table_spec import TableSpec
 
 
 @dataclass
@@ -77,7 +66,10 @@ class GlobalTable(pulumi.ComponentResource):
                 stream_view_type="NEW_AND_OLD_IMAGES" if streamed else None,
                 ttl=aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True) if spec.ttl_attribute else None,
                 tags=tags,
-                opts=child,
+                # Other cells add their regions with `TableReplica`: the refreshed state then lists
+                # them in `replicas`, which this table never sets, and without this the next `up`
+                # would delete them (pulumi-aws `TableReplica` docs).
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"] if args.replicated else None),
             )
             self.name, self.arn = table.name, table.arn
             self.stream_arn = table.stream_arn

@@ -24,6 +24,7 @@ TARGET_SECONDS = 30.0
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench_preview", description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="repeat the whole run N times, report the slowest")
+    parser.add_argument("--mode", choices=("update", "preview"), default="update", help="as tools.preview --mode")
     args = parser.parse_args(argv)
 
     from tools.preview import _quiet_runtime_noise, preview_stack, shipped_stack_names
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         mandatory = 0
         for stack in shipped_stack_names():
             t0 = time.perf_counter()
-            report = preview_stack(stack, analyzer)
+            report = preview_stack(stack, analyzer, mode=args.mode)
             mandatory += report["mandatory"]
             print(f"run {attempt}: {stack:<14} {time.perf_counter() - t0:6.2f} s  "
                   f"{len(report['resources']):3d} resources, {report['mandatory']} mandatory violation(s)")

@@ -31,9 +31,9 @@ from components.latency import LatencyModel  # noqa: E402
 DOC = ROOT / "docs" / "capacity.md"
 # The layout docs/capacity.md compares with the shipped one: every EU region a cell can run in.
 ALL_EU_LAYOUT = ("eu-west-1", "eu-central-1", "eu-west-3", "eu-north-1", "eu-south-1", "eu-south-2")
-# Route 53 hosted zone + WAF web ACL with its two rules (rate limit, AWS common rule set).
-GLOBAL_ITEMS = {"hostedZone": 1, "webAcl": 1, "webAclRule": 2}
-ALARMS_PER_CELL = 5  # DLQ depth, API 5xx, throttles of api, worker, stream; plus one per replication path
+# Route 53 hosted zone + WAF web ACL with its four rules (rate limit, body size, AWS common rule set, known bad inputs).
+GLOBAL_ITEMS = {"hostedZone": 1, "webAcl": 1, "webAclRule": 4}
+ALARMS_PER_CELL = 6  # DLQ depth, stream on-failure queue depth, API 5xx, throttles of api, worker, stream; plus one per replication path
 
 
 def make_plan(inputs: PlanInputs, cells: list[str] | None = None) -> Plan:

@@ -1,7 +1,11 @@
-"""Redrive a cell's deferred-writes DLQ into its queue: `python -m tools.redrive --dlq URL --queue URL`.
+"""Redrive a cell's failed work from the repository root.
 
-The command lives with the functions (`functions/appx_common/redrive.py`, packaged with them);
-this entry point runs it from the repository root. The cell stack exports `queueUrl` and `dlqUrl`.
+    python -m tools.redrive --dlq URL --queue URL      deferred-writes DLQ -> its queue
+    python -m tools.redrive stream --queue URL ...     stream batches that exhausted their retries
+
+The commands live with the functions (`functions/appx_common/redrive.py` and
+`stream_redrive.py`, packaged with them); this entry point runs them from the repository root.
+The cell stack exports `queueUrl`, `dlqUrl` and `streamFailureQueueUrl`.
 """
 
 import sys
@@ -9,7 +13,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-from appx_common.redrive import main  # noqa: E402
+from appx_common import redrive, stream_redrive  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["stream"]:
+        return stream_redrive.main(argv[1:])
+    return redrive.main(argv)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,6 +42,7 @@ RULE_MODULES = (
     "lambda_permission_source_arn",
     "lambda_url_auth",
     "sqs_dead_letter_queue",
+    "stream_on_failure_destination",
     "latency_records_health_checked",
     "cell_capacity_n_1",
 )

@@ -1,7 +1,12 @@
 """Identity policies never allow `*` or `<service>:*` actions (GDPR Art. 25, data protection by
 default; CKV_AWS_49/62/63)."""
 
-from policy.rules._common import EnforcementLevel, Severity, IAM_DOCUMENT_TYPES, as_list, iam_documents, parse_document, policy_statements, resource_rule
+from policy.rules._common import (
+    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, allow_statements, as_list, iam_documents, parse_document,
+    resource_rule,
+)
+
+NAME = "iam-no-wildcard-action"
 
 
 def wildcard_actions(statement) -> list[str]:
@@ -12,21 +17,19 @@ def _check(args):
     for where, doc in iam_documents(args.resource_type, args.props):
         if parse_document(doc) is None:
             yield f"{where} is not a valid JSON policy document. Fix: pass a JSON policy document"
-            continue
-        for i, st in enumerate(policy_statements(doc)):
-            if st.get("Effect") != "Allow":
-                continue
-            if st.get("NotAction") is not None:
-                yield (f"{where} statement {st.get('Sid') or i} uses Allow + NotAction, which grants everything else. "
-                       "Fix: list the needed actions explicitly")
-            bad = wildcard_actions(st)
-            if bad:
-                yield (f"{where} statement {st.get('Sid') or i} allows wildcard actions {bad}. Fix: list the specific "
-                       "actions the function needs (e.g. dynamodb:GetItem, dynamodb:PutItem)")
+    for where, label, st, unknown in allow_statements(args.resource_type, args.props, NAME):
+        yield from unknown
+        if st.get("NotAction") is not None:
+            yield (f"{where} statement {label} uses Allow + NotAction, which grants everything else. "
+                   "Fix: list the needed actions explicitly")
+        bad = wildcard_actions(st)
+        if bad:
+            yield (f"{where} statement {label} allows wildcard actions {bad}. Fix: list the specific "
+                   "actions the function needs (e.g. dynamodb:GetItem, dynamodb:PutItem)")
 
 
 POLICY = resource_rule(
-    name="iam-no-wildcard-action",
+    name=NAME,
     description="IAM policies allow only named actions (no `*`, no `service:*`, no Allow+NotAction).",
     article="Art. 25", title="Data protection by design and by default",
     severity=Severity.HIGH, level=EnforcementLevel.MANDATORY,

@@ -1,16 +1,34 @@
 """Every queue that is not itself a dead-letter queue redrives failed messages to a DLQ (GDPR
-Art. 32(1)(b)/(c): a poison message must not be lost or retried forever)."""
+Art. 32(1)(b)/(c): a poison message must not be lost or retried forever), and every DLQ retains
+longer than the queues that redrive to it: a standard queue's DLQ keeps each message's original
+enqueue time (SQS Developer Guide), so a DLQ with its source's retention drops what it receives.
+
+An event source mapping's on-failure destination is a dead-letter queue too: it is where a
+stream batch goes after its retries."""
 
 import json
 from collections.abc import Mapping
 
-from policy.rules._common import num, QUEUE, EnforcementLevel, Severity, conf, depends_on, int_schema, stack_rule
+from policy.rules._common import (
+    QUEUE, EnforcementLevel, Severity, Unknown, conf, depends_on, int_schema, num, read, stack_rule, undecidable,
+)
+
+NAME = "sqs-dead-letter-queue"
 
 DEFAULT_MAX_RECEIVE = 10
+SQS_DEFAULT_RETENTION_SECONDS = 345_600  # an unset messageRetentionSeconds
+EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 
 
-def redrive(props) -> Mapping | None:
-    value = props.get("redrivePolicy")
+def retention_seconds(queue) -> int:
+    return int(queue.props.get("messageRetentionSeconds") or SQS_DEFAULT_RETENTION_SECONDS)
+
+
+def redrive(props) -> Mapping | Unknown | None:
+    """The redrive policy as a mapping; `Unknown` at preview if the program computes it from an output."""
+    value = read(props, "redrivePolicy")
+    if isinstance(value, Unknown):
+        return value
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -22,7 +40,7 @@ def redrive(props) -> Mapping | None:
 def dlq_targets(queue, queues) -> list:
     """The queues of the stack that `queue`'s redrive policy points at."""
     policy = redrive(queue.props) or {}
-    arn = str(policy.get("deadLetterTargetArn") or "")
+    arn = "" if isinstance(policy, Unknown) else str(read(policy, "deadLetterTargetArn") or "")
     found = []
     for other in queues:
         if other.urn == queue.urn:
@@ -33,13 +51,33 @@ def dlq_targets(queue, queues) -> list:
     return found
 
 
+def on_failure_destinations(resources, queues) -> set[str]:
+    """Queues that an event source mapping sends exhausted batches to: named by the destination
+    ARN, or, while it is unknown (preview), the queues the destination property depends on."""
+    found = set()
+    for mapping in resources:
+        if mapping.resource_type != EVENT_SOURCE_MAPPING:
+            continue
+        destination = read(mapping.props, "destinationConfig", "onFailure", "destinationArn")
+        if destination is None:
+            continue
+        arn = destination if isinstance(destination, str) else ""
+        through = {d.urn for d in (mapping.property_dependencies or {}).get("destinationConfig", [])}
+        for q in queues:
+            name = q.props.get("name") or q.name
+            if (arn and name and arn.startswith("arn:aws:sqs:") and arn.endswith(f":{name}")) or (not arn and q.urn in through):
+                found.add(q.urn)
+    return found
+
+
 REDRIVE_POLICY = "aws:sqs/redrivePolicy:RedrivePolicy"
 REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 
 
 def _queue_of(policy_resource, queues):
     """The queue a standalone RedrivePolicy / RedriveAllowPolicy resource applies to."""
-    url = str(policy_resource.props.get("queueUrl") or "")
+    url = read(policy_resource.props, "queueUrl")  # unknown at preview: matched by dependency below
+    url = url if isinstance(url, str) else ""
     for q in queues:
         name = q.props.get("name") or q.name
         if url and name and url.endswith(f"/{name}"):
@@ -60,7 +98,7 @@ def effective_redrive(queue, resources, queues) -> Mapping | None:
 
 
 def dead_letter_queues(queues, resources=()) -> set[str]:
-    dlqs = {q.urn for q in queues if q.props.get("redriveAllowPolicy")}
+    dlqs = {q.urn for q in queues if read(q.props, "redriveAllowPolicy")}
     for r in resources:
         if r.resource_type == REDRIVE_ALLOW_POLICY:
             q = _queue_of(r, queues)
@@ -69,7 +107,7 @@ def dead_letter_queues(queues, resources=()) -> set[str]:
     for q in queues:
         if redrive(q.props):
             dlqs.update(t.urn for t in dlq_targets(q, queues))
-    return dlqs
+    return dlqs | on_failure_destinations(resources, queues)
 
 
 def _check(args):
@@ -80,6 +118,9 @@ def _check(args):
         if q.urn in dlqs:
             continue
         policy = effective_redrive(q, args.resources, queues)
+        if isinstance(policy, Unknown):
+            yield q, undecidable(policy, NAME)
+            continue
         if not policy or not policy.get("deadLetterTargetArn"):
             yield q, ("has no dead-letter queue. Fix: set redrivePolicy={deadLetterTargetArn: <DLQ ARN>, "
                       f"maxReceiveCount: <= {limit}}} (or mark a DLQ with redriveAllowPolicy)")
@@ -89,14 +130,21 @@ def _check(args):
             count = int(count)
         if isinstance(count, bool) or not isinstance(count, (int, float)) or not 1 <= count <= limit:
             yield q, f"has redrivePolicy.maxReceiveCount={num(count)!r}. Fix: set it between 1 and {limit}"
+        for dlq in dlq_targets(q, queues):
+            if retention_seconds(dlq) <= retention_seconds(q):
+                yield dlq, (f"retains messages {retention_seconds(dlq)} s, not longer than its source "
+                            f"{q.props.get('name') or q.name!r} ({retention_seconds(q)} s): the DLQ keeps each message's "
+                            "original enqueue time, so it would drop what it receives. Fix: set the DLQ's "
+                            "messageRetentionSeconds above the source's (e.g. 1209600, SQS's maximum)")
 
 
 POLICY = stack_rule(
-    name="sqs-dead-letter-queue",
-    description="Every SQS queue that is not a dead-letter queue has a redrive policy to one.",
+    name=NAME,
+    description="Every SQS queue that is not a dead-letter queue has a redrive policy to one that retains longer.",
     article="Art. 32(1)(b)", title="Security of processing (integrity and resilience)",
     severity=Severity.MEDIUM, level=EnforcementLevel.MANDATORY,
-    remediation_steps="Create a DLQ (CMK-encrypted, classified like its source) and set redrivePolicy on the source queue.",
+    remediation_steps="Create a DLQ (CMK-encrypted, classified like its source, retaining longer than it) and set "
+                      "redrivePolicy on the source queue.",
     check=_check,
     config_schema=int_schema("maxReceiveCount", DEFAULT_MAX_RECEIVE, 1, 1000,
                              "Largest allowed redrivePolicy.maxReceiveCount."),

@@ -98,12 +98,20 @@ def baseline() -> list[Resource]:
     posts = R(T["table"], "appx-posts", table_props("personal", ["eu-central-1", "eu-west-3"]))
     feed = R(T["table"], "appx-feed", table_props("public", ["eu-central-1"]))
     dlq = R(T["queue"], "appx-deferred-dlq", {"name": "appx-deferred-dlq", "kmsMasterKeyId": CMK,
-                                             "messageRetentionSeconds": 345600, "tags": {"data-class": "personal"},
+                                             "messageRetentionSeconds": 1209600, "tags": {"data-class": "personal"},
                                              "redriveAllowPolicy": json.dumps({"redrivePermission": "allowAll"})})
     queue = R(T["queue"], "appx-deferred", {
         "name": "appx-deferred", "kmsMasterKeyId": CMK, "messageRetentionSeconds": 345600, "tags": {"data-class": "personal"},
         "redrivePolicy": json.dumps({"deadLetterTargetArn": arn("sqs", "eu-west-1", "appx-deferred-dlq"), "maxReceiveCount": 5})},
         deps=[dlq.urn])
+    # A stream mapping's on-failure destination: a dead-letter queue without a redrive policy of its own.
+    failures = R(T["queue"], "appx-stream-failures", {"name": "appx-stream-failures", "kmsMasterKeyId": CMK,
+                                                      "messageRetentionSeconds": 1209600, "tags": {"data-class": "public"}})
+    mapping = R(T["mapping"], "stream-posts", {
+        "eventSourceArn": arn("dynamodb", "eu-west-1", "table/appx-posts/stream/2026"), "startingPosition": "TRIM_HORIZON",
+        "bisectBatchOnFunctionError": True,
+        "destinationConfig": {"onFailure": {"destinationArn": arn("sqs", "eu-west-1", "appx-stream-failures")}}},
+        deps=[failures.urn])
     log = R(T["log"], "api-logs", {"name": "/aws/lambda/appx-api", "retentionInDays": 30, "kmsKeyId": CMK,
                                    "tags": {"data-class": "personal"}})
     fn = R(T["fn"], "api", {"name": "appx-api", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
@@ -155,7 +163,7 @@ def baseline() -> list[Resource]:
                                                     "latencyRoutingPolicies": [{"region": "eu-west-1"}], "healthCheckId": "hc-1"},
                deps=[hc.urn])
     return [data_key, field_key, field_replica, de_key, restricted, restricted_de, table_replica, posts, feed, dlq, queue,
-            log, fn, worker_fn, stream_fn, worker_source, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
+            failures, mapping, log, fn, worker_fn, stream_fn, worker_source, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
             edge_log, dist, hc, record]
 
 

@@ -37,14 +37,16 @@ def test_compliant_cell_passes_in_preview(analyzer):
     assert analyzer.evaluate(_as_in_preview(baseline())).by_policy(RULE) == []
 
 
-def test_an_unknown_setting_would_make_pulumi_policy_skip_the_rule(analyzer):
-    """The harness does model preview unknowns: a rule reading one is skipped with pulumi-policy's
-    advisory instead of deciding, which is why the rule reads configuration inputs only."""
+def test_an_unknown_setting_fails_closed_naming_it(analyzer):
+    """The harness models preview unknowns: a setting the rule needs that is unknown is not
+    skipped (pulumi-policy's advisory) but refused, naming the value and how to make it known."""
     resources = mutate(baseline(), "api-stage", setp("defaultRouteSettings.throttlingRateLimit", 200))
     assert [d.level for d in analyzer.evaluate(resources).by_policy(RULE)] == ["mandatory"]
     resources = mutate(resources, "api", setp("reservedConcurrentExecutions", UNKNOWN_NUMBER_VALUE))
-    skipped = analyzer.evaluate(resources).by_policy(RULE)
-    assert [(d.level, d.message.startswith("can't run policy")) for d in skipped] == [("advisory", True)]
+    verdicts = analyzer.evaluate(resources).by_policy(RULE)
+    assert [d.level for d in verdicts] == ["mandatory"]
+    assert "reservedConcurrentExecutions is unknown at preview" in verdicts[0].message
+    assert "fails closed" in verdicts[0].message
 
 
 def test_fixed_cost_items_match_what_the_shipped_stacks_register(shipped_stacks):

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from werkzeug.serving import make_server
 
-from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, Topology
+from components.config import DEAD_LETTER_RETENTION_SECONDS
+from tools.local.topology import ACCOUNT_ID, DLQ_NAME, QUEUE_NAME, STREAM_FAILURES_NAME, Topology
+
+# The functions' own helpers, importable as in the Lambda bundle.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
+from appx_common.stream_redrive import lambda_event_value  # noqa: E402
 
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -82,13 +89,20 @@ class MotoServer:
         self._server.server_close()
 
 
+def _config(**config) -> Config:
+    return Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10, **config)
+
+
 def client(service: str, region: str, endpoint: str, **config):
-    cfg = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=2, read_timeout=10, **config)
-    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=cfg, **CREDENTIALS)
+    return boto3.session.Session().client(service, region_name=region, endpoint_url=endpoint, config=_config(**config), **CREDENTIALS)
+
+
+def resource(service: str, region: str, endpoint: str, **config):
+    return boto3.session.Session().resource(service, region_name=region, endpoint_url=endpoint, config=_config(**config), **CREDENTIALS)
 
 
 def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
-    """Create every region's tables and queues. Returns region -> {queueUrl, dlqUrl}."""
+    """Create every region's tables and queues. Returns region -> {queueUrl, dlqUrl, streamFailureQueueUrl}."""
     out: dict[str, dict[str, str]] = {}
     for region in topology.cell_regions:
         ddb = client("dynamodb", region, endpoint)
@@ -112,7 +126,9 @@ def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
             if spec.ttl_attribute:
                 ddb.update_time_to_live(TableName=spec.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute})
         sqs = client("sqs", region, endpoint)
-        dlq = sqs.create_queue(QueueName=DLQ_NAME)["QueueUrl"]
+        retained = {"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)}
+        dlq = sqs.create_queue(QueueName=DLQ_NAME, Attributes=retained)["QueueUrl"]
+        failures = sqs.create_queue(QueueName=STREAM_FAILURES_NAME, Attributes=retained)["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         queue = sqs.create_queue(
             QueueName=QUEUE_NAME,
@@ -122,7 +138,7 @@ def provision(topology: Topology, endpoint: str) -> dict[str, dict[str, str]]:
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(topology.max_receive_count.get(region, 5))}),
             },
         )["QueueUrl"]
-        out[region] = {"queueUrl": queue, "dlqUrl": dlq}
+        out[region] = {"queueUrl": queue, "dlqUrl": dlq, "streamFailureQueueUrl": failures}
     return out
 
 
@@ -144,6 +160,13 @@ def stream_items(region: str, table: str) -> list:
         return []
 
 
+def stream_shard_id(region: str, table: str) -> str:
+    try:
+        return _backend(region).tables[table].stream_shard.id
+    except (KeyError, AttributeError):
+        return ""
+
+
 def table_items(region: str, table: str) -> list[dict]:
     """Every item of a table in a region, in DynamoDB JSON."""
     try:
@@ -159,24 +182,8 @@ def stream_record_event(record, region: str, table: str) -> dict:
 
     rec = copy.deepcopy(record.record)
     rec["awsRegion"] = region
-    created = rec["dynamodb"].get("ApproximateCreationDateTime")
-    if hasattr(created, "timestamp"):
-        rec["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
     rec["eventSourceARN"] = f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{table}/stream/local"
-    return _b64_binaries(rec)
-
-
-def _b64_binaries(value):
-    """Lambda events carry DynamoDB binary values (B, BS) as base64 strings."""
-    import base64
-
-    if isinstance(value, dict):
-        return {k: _b64_binaries(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_b64_binaries(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(bytes(value)).decode()
-    return value
+    return lambda_event_value(rec)
 
 
 def table_has(region: str, table: str, keys: dict) -> bool:

@@ -4,12 +4,14 @@ function and the replicator from the region's DynamoDB streams."""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 import traceback
 from collections import defaultdict
 
+from components.config import STREAM_MAX_RETRY_ATTEMPTS
 from tools.local import apigw, aws, functions
 from tools.local.server import HttpEndpoint, exchange_handler
 from tools.local.topology import ACCOUNT_ID, Topology
@@ -17,7 +19,6 @@ from tools.local.topology import ACCOUNT_ID, Topology
 log = logging.getLogger("appx.local")
 
 STREAM_BATCH = 100
-STREAM_MAX_RETRIES = 5  # then the batch item goes to the on-failure list (DLQ-like)
 
 
 class FaultState:
@@ -212,10 +213,33 @@ class Cell(HttpEndpoint):
         self.stats["stream_records"] += first
         idx = start + first
         self.fn_retries[(table, idx)] += 1
-        if self.fn_retries[(table, idx)] > STREAM_MAX_RETRIES:
-            self.stream_failures.append({"table": table, "sequenceNumber": seqs[first], "at": time.time()})
-            idx += 1  # on-failure destination: skip it after the retries
+        if self.fn_retries[(table, idx)] > STREAM_MAX_RETRY_ATTEMPTS:
+            # Retries exhausted: as with bisection, the batch is down to the failing record; its
+            # invocation record goes to the on-failure queue and the mapping moves on.
+            self._send_to_on_failure_queue(table, batch[first])
+            idx += 1
         self.fn_cursor[table] = idx
+
+    def _send_to_on_failure_queue(self, table: str, record: dict) -> None:
+        """Lambda's on-failure invocation record for a DynamoDB stream batch (pointers, no content)."""
+        sequence = record["dynamodb"]["SequenceNumber"]
+        self.stream_failures.append({"table": table, "sequenceNumber": sequence, "at": time.time()})
+        body = {
+            "requestContext": {"requestId": f"local-{table}-{sequence}", "condition": "RetryAttemptsExhausted",
+                               "functionArn": f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:appx-stream",
+                               "approximateInvokeCount": STREAM_MAX_RETRY_ATTEMPTS + 1},
+            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "version": "1.0",
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "DDBStreamBatchInfo": {
+                "shardId": aws.stream_shard_id(self.region, table), "startSequenceNumber": sequence, "endSequenceNumber": sequence,
+                "approximateArrivalOfFirstRecord": record["dynamodb"].get("ApproximateCreationDateTime"),
+                "approximateArrivalOfLastRecord": record["dynamodb"].get("ApproximateCreationDateTime"),
+                "batchSize": 1, "streamArn": record["eventSourceARN"],
+            },
+        }
+        sqs = aws.client("sqs", self.region, self.runtime.moto.url)
+        sqs.send_message(QueueUrl=self.runtime.queues[self.region]["streamFailureQueueUrl"], MessageBody=json.dumps(body))
 
     def stream_backlog(self) -> int:
         n = 0

@@ -29,6 +29,7 @@ from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
+STREAM_RECORD_LIFETIME_S = 24 * 3600  # DynamoDB Streams keeps records 24 hours
 FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "recover")
 
 
@@ -342,6 +343,37 @@ class Runtime:
                 return True
             time.sleep(0.05)
         return False
+
+    def redrive_stream_failures(self, region: str, max_messages: int = 100) -> dict:
+        """`python -m tools.redrive stream` against this runtime's region: the same command logic
+        (functions/appx_common/stream_redrive.py), reading the stream from moto's backend (records
+        older than 24 hours count as trimmed, as in AWS) and invoking the region's stream function."""
+        functions.load_module(self.root, "stream")  # puts functions/ on sys.path, as the bundle does
+        from appx_common.config import RegionConfig
+        from appx_common.store import Store
+        from appx_common.stream_redrive import Expired, feed_rederiver, redrive_stream_failures
+
+        cell = self.cells[region]
+
+        def read_batch(batch) -> list:
+            oldest = time.time() - STREAM_RECORD_LIFETIME_S
+            records = [aws.stream_record_event(r, region, batch.table) for r in aws.stream_items(region, batch.table)]
+            held = [r for r in records if batch.holds(r["dynamodb"]["SequenceNumber"])]
+            if not held or any(r["dynamodb"].get("ApproximateCreationDateTime", oldest) < oldest for r in held):
+                raise Expired(batch.as_dict())
+            return held
+
+        def invoke(records: list) -> list:
+            with functions.running(region, "stream"):
+                result = cell.handlers["stream"]({"Records": records}, functions.LambdaContext("appx-stream", region))
+            return [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+
+        env = self.region_env(region)
+        store = Store(RegionConfig.from_env(env, "appx-redrive"), aws.resource("dynamodb", region, self.moto.url))
+        sqs = aws.client("sqs", region, self.moto.url)
+        with functions.running(region, "redrive"):
+            return redrive_stream_failures(sqs, self.queues[region]["streamFailureQueueUrl"], read_batch, invoke,
+                                           feed_rederiver(store), max_messages)
 
 
 def read_state(state_dir: Path | None = None) -> dict:

@@ -20,6 +20,7 @@ FEED_TABLE = "appx-feed"
 IDEMPOTENCY_TABLE = "appx-idempotency"
 QUEUE_NAME = "appx-deferred-writes"
 DLQ_NAME = "appx-deferred-writes-dlq"
+STREAM_FAILURES_NAME = "appx-stream-failures"
 
 # Route 53 health checks: the component fixes the interval at 10 s; records have a 60 s TTL.
 AWS_HEALTH_INTERVAL_S = 10.0
