@@ -54,7 +54,7 @@ def on_failure_destinations(resources, queues) -> set[str]:
         destination = ((mapping.props.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
         if destination is None:
             continue
-        arn = destination if isinstance(destination, str) else ""
+        arn = destination if isinstance(destination, str) and destination.startswith("arn:") else ""  # else unknown
         through = {d.urn for d in (mapping.property_dependencies or {}).get("destinationConfig", [])}
         for q in queues:
             name = q.props.get("name") or q.name
