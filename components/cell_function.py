@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import Arns, aliased
+from components.data_key import ALIAS as DATA_KEY_ALIAS
 from components.packaging import function_archive
 from components.stream_failure_queue import StreamFailureQueue, sender_only_policy
 
@@ -41,6 +43,7 @@ class EventSource:
 class CellFunctionArgs:
     function: str  # functions/<function>/handler.py
     data_key_arn: pulumi.Input[str]
+    arns: Arns  # how its IAM document names resources (known at preview)
     environment: dict
     grants: list[Grant]
     reserved_concurrency: int
@@ -74,20 +77,20 @@ class CellFunction(pulumi.ComponentResource):
         )
         destinations = list({id(s.on_failure): s.on_failure for s in args.event_sources if s.on_failure}.values())
         grants = [
-            Grant(("logs:CreateLogStream", "logs:PutLogEvents"), (log_group.arn.apply(lambda a: f"{a}:*"),)),
+            Grant(("logs:CreateLogStream", "logs:PutLogEvents"), (args.arns.log_streams(log_group.name),)),
             # X-Ray has no resource-level permissions; these are not data actions.
             Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
             # Environment variables are encrypted with the cell's CMK.
-            Grant(("kms:Decrypt",), (args.data_key_arn,)),
+            Grant(("kms:Decrypt",), (args.arns.keys(),), aliased([DATA_KEY_ALIAS])),
             *args.grants,
             # Lambda sends on-failure records with the function's role, into a queue under the cell's CMK.
-            *([Grant(("sqs:SendMessage",), tuple(d.arn for d in destinations)),
-               Grant(("kms:GenerateDataKey",), (args.data_key_arn,))] if destinations else []),
+            *([Grant(("sqs:SendMessage",), tuple(args.arns.queue(d.name) for d in destinations)),
+               Grant(("kms:GenerateDataKey",), (args.arns.keys(),), aliased([DATA_KEY_ALIAS]))] if destinations else []),
         ]
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
         for index, destination in enumerate(destinations):
             aws.sqs.QueuePolicy(
-                f"{name}-on-failure-{index}", queue_url=destination.url, policy=sender_only_policy(destination.arn, role.arn), opts=child,
+                f"{name}-on-failure-{index}", queue_url=destination.url, policy=sender_only_policy(args.arns.queue(destination.name), role.arn), opts=child,
             )
         self.function = aws.lambda_.Function(
             name,
@@ -117,7 +120,8 @@ class CellFunction(pulumi.ComponentResource):
                 maximum_retry_attempts=source.max_retries,
                 bisect_batch_on_function_error=True if source.starting_position else None,
                 destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
-                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(destination_arn=source.on_failure.arn)
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=args.arns.queue(source.on_failure.name))  # known at a first preview
                 ) if source.on_failure else None,
                 scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=source.max_concurrency)
                 if source.max_concurrency else None,

@@ -1,14 +1,14 @@
 """CloudWatch log groups are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_158)."""
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, resource_rule
+from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, graph_rule, key_problems, read
 
 
-def _check(args):
-    if not args.props.get("kmsKeyId"):
-        yield "is not encrypted with a customer-managed KMS key. Fix: set kmsKeyId to a CMK ARN in its region"
+def _check(resource):
+    yield from key_problems(resource, "kmsKeyId", read(resource.props, "kmsKeyId"),
+                            "is not encrypted with a customer-managed KMS key. Fix: set kmsKeyId to a CMK ARN in its region")
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="log-group-cmk-encryption",
     description="CloudWatch log groups are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",

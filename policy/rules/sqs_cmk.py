@@ -1,19 +1,15 @@
 """SQS queues are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_27, SQS.1)."""
 
-from policy.rules._common import QUEUE, EnforcementLevel, Severity, resource_rule
-
-AWS_MANAGED = "alias/aws/sqs"
+from policy.rules._common import QUEUE, EnforcementLevel, Severity, graph_rule, key_problems, read
 
 
-def _check(args):
-    key = args.props.get("kmsMasterKeyId")
-    if not key:
-        yield "is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN"
-    elif key == AWS_MANAGED:
-        yield f"uses the AWS-managed key {AWS_MANAGED}. Fix: set kmsMasterKeyId to a customer-managed key"
+
+def _check(resource):
+    yield from key_problems(resource, "kmsMasterKeyId", read(resource.props, "kmsMasterKeyId"),
+                            "is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN")
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="sqs-cmk-encryption",
     description="SQS queues are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",

@@ -9,7 +9,11 @@ stream batch goes after its retries."""
 import json
 from collections.abc import Mapping
 
-from policy.rules._common import num, QUEUE, EnforcementLevel, Severity, conf, depends_on, int_schema, stack_rule
+from policy.rules._common import (
+    QUEUE, EnforcementLevel, Severity, Unknown, conf, depends_on, int_schema, num, read, stack_rule, undecidable,
+)
+
+NAME = "sqs-dead-letter-queue"
 
 DEFAULT_MAX_RECEIVE = 10
 SQS_DEFAULT_RETENTION_SECONDS = 345_600  # an unset messageRetentionSeconds
@@ -20,8 +24,11 @@ def retention_seconds(queue) -> int:
     return int(queue.props.get("messageRetentionSeconds") or SQS_DEFAULT_RETENTION_SECONDS)
 
 
-def redrive(props) -> Mapping | None:
-    value = props.get("redrivePolicy")
+def redrive(props) -> Mapping | Unknown | None:
+    """The redrive policy as a mapping; `Unknown` at preview if the program computes it from an output."""
+    value = read(props, "redrivePolicy")
+    if isinstance(value, Unknown):
+        return value
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -33,7 +40,7 @@ def redrive(props) -> Mapping | None:
 def dlq_targets(queue, queues) -> list:
     """The queues of the stack that `queue`'s redrive policy points at."""
     policy = redrive(queue.props) or {}
-    arn = str(policy.get("deadLetterTargetArn") or "")
+    arn = "" if isinstance(policy, Unknown) else str(read(policy, "deadLetterTargetArn") or "")
     found = []
     for other in queues:
         if other.urn == queue.urn:
@@ -51,7 +58,7 @@ def on_failure_destinations(resources, queues) -> set[str]:
     for mapping in resources:
         if mapping.resource_type != EVENT_SOURCE_MAPPING:
             continue
-        destination = ((mapping.props.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
+        destination = read(mapping.props, "destinationConfig", "onFailure", "destinationArn")
         if destination is None:
             continue
         arn = destination if isinstance(destination, str) and destination.startswith("arn:") else ""  # else unknown
@@ -69,7 +76,8 @@ REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 
 def _queue_of(policy_resource, queues):
     """The queue a standalone RedrivePolicy / RedriveAllowPolicy resource applies to."""
-    url = str(policy_resource.props.get("queueUrl") or "")
+    url = read(policy_resource.props, "queueUrl")  # unknown at preview: matched by dependency below
+    url = url if isinstance(url, str) else ""
     for q in queues:
         name = q.props.get("name") or q.name
         if url and name and url.endswith(f"/{name}"):
@@ -90,7 +98,7 @@ def effective_redrive(queue, resources, queues) -> Mapping | None:
 
 
 def dead_letter_queues(queues, resources=()) -> set[str]:
-    dlqs = {q.urn for q in queues if q.props.get("redriveAllowPolicy")}
+    dlqs = {q.urn for q in queues if read(q.props, "redriveAllowPolicy")}
     for r in resources:
         if r.resource_type == REDRIVE_ALLOW_POLICY:
             q = _queue_of(r, queues)
@@ -110,6 +118,9 @@ def _check(args):
         if q.urn in dlqs:
             continue
         policy = effective_redrive(q, args.resources, queues)
+        if isinstance(policy, Unknown):
+            yield q, undecidable(policy, NAME)
+            continue
         if not policy or not policy.get("deadLetterTargetArn"):
             yield q, ("has no dead-letter queue. Fix: set redrivePolicy={deadLetterTargetArn: <DLQ ARN>, "
                       f"maxReceiveCount: <= {limit}}} (or mark a DLQ with redriveAllowPolicy)")
@@ -128,7 +139,7 @@ def _check(args):
 
 
 POLICY = stack_rule(
-    name="sqs-dead-letter-queue",
+    name=NAME,
     description="Every SQS queue that is not a dead-letter queue has a redrive policy to one that retains longer.",
     article="Art. 32(1)(b)", title="Security of processing (integrity and resilience)",
     severity=Severity.MEDIUM, level=EnforcementLevel.MANDATORY,

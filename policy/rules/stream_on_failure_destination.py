@@ -3,27 +3,38 @@ destination (GDPR Art. 32(1)(b)/(c)). Without one Lambda discards the batch afte
 `maximumRetryAttempts` (Lambda Developer Guide, "Error handling for DynamoDB event sources"): a
 failing erasure record would be dropped silently and the erasure never propagated."""
 
-from policy.rules._common import EnforcementLevel, Severity, resource_rule
+from policy.rules._common import EnforcementLevel, Severity, Unknown, read, resource_rule, undecidable
 
+NAME = "stream-on-failure-destination"
 EVENT_SOURCE_MAPPING = "aws:lambda/eventSourceMapping:EventSourceMapping"
 STREAM_SOURCES = (":dynamodb:", ":kinesis:")
 
 
+def _is_stream_mapping(props) -> bool:
+    """Stream sources need a starting position (SQS sources refuse one); the source ARN may be unknown at preview."""
+    source = read(props, "eventSourceArn")
+    return read(props, "startingPosition") is not None or (isinstance(source, str) and any(s in source for s in STREAM_SOURCES))
+
+
 def _check(args):
-    source = args.props.get("eventSourceArn")
-    if not (isinstance(source, str) and any(s in source for s in STREAM_SOURCES)):
+    if not _is_stream_mapping(args.props):
         return
-    destination = ((args.props.get("destinationConfig") or {}).get("onFailure") or {}).get("destinationArn")
-    if not destination:
+    destination = read(args.props, "destinationConfig", "onFailure", "destinationArn")
+    if isinstance(destination, Unknown):
+        yield undecidable(destination, NAME)
+    elif not destination:
         yield ("discards a stream batch once its retries are exhausted (no on-failure destination). Fix: set "
                "destinationConfig.onFailure.destinationArn to a CMK-encrypted SQS queue with an alarm on its depth")
-    if args.props.get("bisectBatchOnFunctionError") is not True:
+    bisect = read(args.props, "bisectBatchOnFunctionError")
+    if isinstance(bisect, Unknown):
+        yield undecidable(bisect, NAME)
+    elif bisect is not True:
         yield ("retries a failing batch whole, so one bad record holds back and fails its neighbours. Fix: set "
                "bisectBatchOnFunctionError=true")
 
 
 POLICY = resource_rule(
-    name="stream-on-failure-destination",
+    name=NAME,
     description="Stream event source mappings bisect failing batches and keep exhausted ones in an on-failure destination.",
     article="Art. 32(1)(b)", title="Security of processing (integrity and resilience)",
     severity=Severity.HIGH, level=EnforcementLevel.MANDATORY,
