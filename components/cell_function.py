@@ -90,7 +90,7 @@ class CellFunction(pulumi.ComponentResource):
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
         for index, destination in enumerate(destinations):
             aws.sqs.QueuePolicy(
-                f"{name}-on-failure-{index}", queue_url=destination.url, policy=sender_only_policy(destination.arn, role.arn), opts=child,
+                f"{name}-on-failure-{index}", queue_url=destination.url, policy=sender_only_policy(args.arns.queue(destination.name), role.arn), opts=child,
             )
         self.function = aws.lambda_.Function(
             name,
@@ -120,7 +120,8 @@ class CellFunction(pulumi.ComponentResource):
                 maximum_retry_attempts=source.max_retries,
                 bisect_batch_on_function_error=True if source.starting_position else None,
                 destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
-                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(destination_arn=source.on_failure.arn)
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(
+                        destination_arn=args.arns.queue(source.on_failure.name))  # known at a first preview
                 ) if source.on_failure else None,
                 scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=source.max_concurrency)
                 if source.max_concurrency else None,

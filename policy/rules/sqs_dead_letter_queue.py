@@ -61,7 +61,7 @@ def on_failure_destinations(resources, queues) -> set[str]:
         destination = read(mapping.props, "destinationConfig", "onFailure", "destinationArn")
         if destination is None:
             continue
-        arn = destination if isinstance(destination, str) else ""
+        arn = destination if isinstance(destination, str) and destination.startswith("arn:") else ""  # else unknown
         through = {d.urn for d in (mapping.property_dependencies or {}).get("destinationConfig", [])}
         for q in queues:
             name = q.props.get("name") or q.name

@@ -33,8 +33,8 @@ def shipped_runs(mode: str) -> dict[str, StackRun]:
 
 def refers(run: StackRun, resource: RegisteredResource, prop: str, value, target: RegisteredResource, output: str = "arn") -> bool:
     """`value` (found in `resource`'s input `prop`) is `target`'s `output`: equal when the run knows
-    it; in a preview, where it is unknown, `prop` depends on `target`."""
-    if run.mode == "preview" and value == UNKNOWN:
+    both; in a preview, where either is unknown, `prop` depends on `target`."""
+    if run.mode == "preview" and UNKNOWN in (value, target.outputs.get(output)):
         return target.urn in resource.property_dependencies.get(prop, [])
     return value == (target.id if output == "id" else target.outputs[output])
 

@@ -81,6 +81,12 @@ class MotoServer:
         return f"http://{host}:{port}"
 
     def start(self) -> "MotoServer":
+        # moto keeps its backends in process memory: a runtime started after another one in the
+        # same process (tests) must not find the previous run's tables and queues.
+        from moto.backends import get_backend
+
+        for service in (*ALL_SERVICES, "dynamodbstreams"):
+            get_backend(service).reset()
         self._thread.start()
         return self
 

@@ -19,6 +19,7 @@ from tools.local.topology import ACCOUNT_ID, Topology
 log = logging.getLogger("appx.local")
 
 STREAM_BATCH = 100
+STREAM_RECORD_LIFETIME_S = 24 * 3600  # DynamoDB Streams keeps records 24 hours
 
 
 class FaultState:
@@ -57,9 +58,12 @@ class Cell(HttpEndpoint):
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        oldest = time.time() - STREAM_RECORD_LIFETIME_S
         for table in [t.name for t in self.topology.tables_in(self.region)]:
-            n = len(aws.stream_items(self.region, table))
-            self.stream_cursor[table] = self.fn_cursor[table] = n
+            items = aws.stream_items(self.region, table)
+            self.stream_cursor[table] = len(items)
+            # The stream mapping starts at TRIM_HORIZON: the oldest record the stream still keeps.
+            self.fn_cursor[table] = next((i for i, r in enumerate(items) if _created(r) >= oldest), len(items))
         for t in self._threads:
             t.start()
 
@@ -259,6 +263,11 @@ def _sqs_record(m: dict, arn: str, region: str) -> dict:
     return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
             "attributes": m.get("Attributes", {}), "messageAttributes": attrs, "md5OfBody": m.get("MD5OfBody"),
             "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": region}
+
+
+def _created(record) -> float:
+    created = record.record["dynamodb"].get("ApproximateCreationDateTime")
+    return created.timestamp() if hasattr(created, "timestamp") else float(created or 0)
 
 
 def _receive_count(m: dict) -> int:

@@ -156,9 +156,9 @@ class LocalStack:
             page = ddb.scan(**kwargs)
             items += page.get("Items", [])
             if "LastEvaluatedKey" not in page:
-                from tools.local.aws import _b64_binaries
+                from tools.local.aws import lambda_event_value
 
-                return _b64_binaries(items)  # JSON-safe: binary values as base64 text
+                return lambda_event_value(items)  # JSON-safe: binary values as base64 text
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def dump_region(self, region: str) -> dict[str, list[dict]]:

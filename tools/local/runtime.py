@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.local import aws, functions, keys
-from tools.local.cell import Cell
+from tools.local.cell import STREAM_RECORD_LIFETIME_S, Cell
 from tools.local.edge import DASHBOARD, Edge
 from tools.local.replication import Replicator
 from tools.local.routing import HealthChecker, Route53
@@ -29,7 +29,6 @@ from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
-STREAM_RECORD_LIFETIME_S = 24 * 3600  # DynamoDB Streams keeps records 24 hours
 FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "recover")
 
 
