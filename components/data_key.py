@@ -35,19 +35,34 @@ class RegionalDataKey(pulumi.ComponentResource):
         self.register_outputs({"arn": self.arn})
 
 
+def account_administers(account: str) -> dict:
+    """The account root administers a key; IAM policies then grant each function only what it needs."""
+    return {
+        "Sid": "AccountAdministers",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+
+
+def logs_may_encrypt(account: str, region: str, log_groups: str = "*") -> dict:
+    """CloudWatch Logs of `region` may use the key, only for this account's log groups `log_groups`."""
+    return {
+        "Sid": "CloudWatchLogsEncrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+        "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+        "Resource": "*",
+        "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:{log_groups}"}},
+    }
+
+
 def _key_policy(account: str, region: str) -> dict:
-    # The account root administers the key (IAM policies then grant each function only what
-    # it needs); CloudWatch Logs may use it only for this account's log groups in this region.
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministers",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            account_administers(account),
             {
                 # Alarms publish to the cell's encrypted SNS topic.
                 "Sid": "CloudWatchAlarmsPublish",
@@ -57,13 +72,6 @@ def _key_policy(account: str, region: str) -> dict:
                 "Resource": "*",
                 "Condition": {"StringEquals": {"aws:SourceAccount": account}},
             },
-            {
-                "Sid": "CloudWatchLogsEncrypt",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{region}:{account}:*"}},
-            },
+            logs_may_encrypt(account, region),
         ],
     }

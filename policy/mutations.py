@@ -73,7 +73,7 @@ def m_lambda_us_east_1(rs):
 
 
 def m_edge_env(rs):
-    f = find(rs, "aws:lambda/function:Function", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+    f = edge_function(rs)
     f.props["environment"] = {"variables": {"TABLE": "appx-posts"}}
     return f.name
 
@@ -114,6 +114,23 @@ def m_stray_us_east_1_cert(rs):
     c = find(rs, "aws:acm/certificate:Certificate", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
     add(rs, c, c.type, "stray-cert", dict(c.props), c.provider)
     return "stray-cert"
+
+
+def edge_function(rs: list[Resource]) -> Resource:
+    return find(rs, "aws:lambda/function:Function", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+
+
+def m_edge_whitelists_gb(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    geo = d.props["restrictions"]["geoRestriction"]
+    geo["locations"] = [*geo["locations"], "GB"]  # served by London's regional edge cache (eu-west-2)
+    return edge_function(rs).name
+
+
+def m_edge_log_group_dropped(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup", lambda r: r.provider is not None and r.provider.props.get("region") == "eu-north-1")
+    rs.remove(g)
+    return edge_function(rs).name
 
 
 def m_queue_unclassified(rs):
@@ -331,6 +348,8 @@ MUTATIONS = [
     Mutation("field-key-residency", CELL, "field-key replica moved to eu-south-1", m_field_key_replica_outside_zone),
     Mutation("table-replicas-in-eu", HOME, "personal table gets an inline replica in us-east-1", m_posts_replica_us),
     Mutation("edge-carve-out-wired", GLOBAL, "stray us-east-1 certificate not used by CloudFront", m_stray_us_east_1_cert),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "distribution whitelists GB (London edge cache, outside the EU)", m_edge_whitelists_gb),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "edge log group in eu-north-1 (an edge region) removed", m_edge_log_group_dropped),
     Mutation("data-classification", CELL, "queue loses its data-class tag", m_queue_unclassified),
     Mutation("data-class-propagation", CELL, "DLQ of a personal queue classified public", m_dlq_public),
     Mutation("dynamodb-cmk-encryption", HOME, "table SSE without a CMK", m_table_no_cmk),
