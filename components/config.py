@@ -111,6 +111,22 @@ class Project:
         so every other cell can validate its certificate in the zone before the edge exists."""
         return self.deploy_order()[0]
 
+    def host_names(self, region: str) -> list[str]:
+        """Every name the cell in `region` answers to (its certificate's names, the first its domain
+        name): the public origin, the origin of each of its zones, its own direct name."""
+        domain = self.settings.domain
+        return [self.settings.public_origin_host, *(z.origin_host(domain) for z in self.residency.zones_in(region)),
+                f"{region}.cells.{domain}"]
+
+    def validation_record_owner(self, host: str) -> str:
+        """The one cell that creates the ACM DNS validation record of `host`.
+
+        ACM gives every certificate of the account for a name the same validation CNAME, so cells
+        sharing a name would each own the record (`allow_overwrite`) and destroying one would
+        break the others' renewals. The first deployed cell answering the name owns it: it exists
+        before any other cell's certificate waits for it and, destroyed in reverse order, outlives them."""
+        return next(r for r in self.deploy_order() if r in self.cell_regions and host in self.host_names(r))
+
     def zone_references(self) -> dict[str, set[str]]:
         """Cell -> the zone home cells it reads through StackReference (replicas of their table
         and field key). The EU-wide tables and the hosted zone add the first deployed cell."""
