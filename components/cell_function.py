@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.packaging import function_archive
+from components.stream_failure_queue import StreamFailureQueue, sender_only_policy
 
 RUNTIME = "python3.13"
 ARCHITECTURE = "arm64"
@@ -30,6 +31,10 @@ class EventSource:
     batch_size: int
     starting_position: str | None = None  # streams only
     max_retries: int | None = None  # streams only; SQS retries through its redrive policy
+    # Streams only: where a batch goes after its retries (bisected down to the failing record).
+    on_failure: StreamFailureQueue | None = None
+    # SQS only: concurrent batches the mapping polls (<= the function's reserved concurrency).
+    max_concurrency: int | None = None
 
 
 @dataclass
@@ -67,6 +72,7 @@ class CellFunction(pulumi.ComponentResource):
             tags={"app": "appx"},
             opts=child,
         )
+        destinations = list({id(s.on_failure): s.on_failure for s in args.event_sources if s.on_failure}.values())
         grants = [
             Grant(("logs:CreateLogStream", "logs:PutLogEvents"), (log_group.arn.apply(lambda a: f"{a}:*"),)),
             # X-Ray has no resource-level permissions; these are not data actions.
@@ -74,8 +80,15 @@ class CellFunction(pulumi.ComponentResource):
             # Environment variables are encrypted with the cell's CMK.
             Grant(("kms:Decrypt",), (args.data_key_arn,)),
             *args.grants,
+            # Lambda sends on-failure records with the function's role, into a queue under the cell's CMK.
+            *([Grant(("sqs:SendMessage",), tuple(d.arn for d in destinations)),
+               Grant(("kms:GenerateDataKey",), (args.data_key_arn,))] if destinations else []),
         ]
-        aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
+        policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
+        for index, destination in enumerate(destinations):
+            aws.sqs.QueuePolicy(
+                f"{name}-on-failure-{index}", queue_url=destination.url, policy=sender_only_policy(destination.arn, role.arn), opts=child,
+            )
         self.function = aws.lambda_.Function(
             name,
             name=function_name,
@@ -103,8 +116,15 @@ class CellFunction(pulumi.ComponentResource):
                 starting_position=source.starting_position,
                 maximum_retry_attempts=source.max_retries,
                 bisect_batch_on_function_error=True if source.starting_position else None,
+                destination_config=aws.lambda_.EventSourceMappingDestinationConfigArgs(
+                    on_failure=aws.lambda_.EventSourceMappingDestinationConfigOnFailureArgs(destination_arn=source.on_failure.arn)
+                ) if source.on_failure else None,
+                scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(maximum_concurrency=source.max_concurrency)
+                if source.max_concurrency else None,
                 function_response_types=["ReportBatchItemFailures"],
-                opts=child,
+                # Lambda checks the role's permissions (ReceiveMessage, GetRecords, SendMessage to the
+                # destination) when it creates the mapping: the role policy must exist first.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
             )
         self.role_arn = role.arn
         self.register_outputs({"functionArn": self.function.arn, "roleArn": self.role_arn})

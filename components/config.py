@@ -33,6 +33,13 @@ class FunctionConcurrency:
     stream: int
 
 
+# SQS's longest retention. Dead-letter queues keep messages this long: a standard queue's DLQ
+# keeps each message's original enqueue time, so it must retain longer than its source queue.
+DEAD_LETTER_RETENTION_SECONDS = 1_209_600
+# Lambda's bounds for an SQS event source mapping's scaling_config.maximum_concurrency.
+SQS_MAPPING_CONCURRENCY = (2, 1000)
+
+
 @dataclass(frozen=True)
 class ApiThrottle:
     burst_limit: int
@@ -47,6 +54,9 @@ class CellSettings:
     max_receive_count: int
     reserved_concurrency: FunctionConcurrency
     api_throttle: ApiThrottle
+    # The worker's SQS mapping polls with at most this many concurrent invocations: SQS mappings
+    # ignore reserved concurrency, and throttled deliveries would count towards maxReceiveCount.
+    worker_max_concurrency: int
 
 
 @dataclass(frozen=True)
@@ -268,18 +278,28 @@ def cell_config(project: Project, stack: StackFile) -> CellConfig:
     reader = _Reader(stack.file, "appx:cell", raw)
     concurrency = reader.section("reservedConcurrency")
     throttle = reader.section("apiThrottle")
+    reserved = FunctionConcurrency(
+        api=concurrency.int("api", 1, 10_000),
+        # The worker's mapping needs at least 2 concurrent invocations (Lambda's minimum).
+        worker=concurrency.int("worker", SQS_MAPPING_CONCURRENCY[0], 10_000),
+        stream=concurrency.int("stream", 1, 10_000),
+    )
     settings = CellSettings(
         pitr_recovery_period_days=reader.int("pitrRecoveryPeriodDays", 1, 35),
         log_retention_days=reader.choice("logRetentionDays", LOG_RETENTION_DAYS),
-        # SQS bounds: 60 s .. 14 days. Personal data should not linger: README suggests <= 4 days.
-        queue_message_retention_seconds=reader.int("queueMessageRetentionSeconds", 60, 1_209_600),
-        max_receive_count=reader.int("maxReceiveCount", 1, 1000),
-        reserved_concurrency=FunctionConcurrency(
-            api=concurrency.int("api", 1, 10_000),
-            worker=concurrency.int("worker", 1, 10_000),
-            stream=concurrency.int("stream", 1, 10_000),
+        # SQS bounds: 60 s .. 14 days, and shorter than the DLQ's. Personal data should not
+        # linger: README suggests <= 4 days.
+        queue_message_retention_seconds=reader.int(
+            "queueMessageRetentionSeconds", 60, DEAD_LETTER_RETENTION_SECONDS - 1,
+            why=f"the DLQ keeps a message's original enqueue time and retains {DEAD_LETTER_RETENTION_SECONDS} s (SQS's maximum), so the source must retain less",
         ),
+        max_receive_count=reader.int("maxReceiveCount", 1, 1000),
+        reserved_concurrency=reserved,
         api_throttle=ApiThrottle(burst_limit=throttle.int("burstLimit", 1, 100_000), rate_limit=throttle.int("rateLimit", 1, 100_000)),
+        worker_max_concurrency=reader.int(
+            "workerMaxConcurrency", SQS_MAPPING_CONCURRENCY[0], min(reserved.worker, SQS_MAPPING_CONCURRENCY[1]),
+            why="the SQS mapping must not poll more batches than the worker's reserved concurrency (reservedConcurrency.worker) can run",
+        ),
     )
     zones = tuple(project.residency.zones_in(stack.region))
     return CellConfig(stack.region, settings, zones, project)
@@ -315,10 +335,11 @@ class _Reader:
             raise ConfigError(self.file, self._key(key), "missing or not a mapping")
         return _Reader(self.file, self._key(key), value)
 
-    def int(self, key: str, low: int, high: int) -> int:
+    def int(self, key: str, low: int, high: int, why: str = "") -> int:
         value = self.raw.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(self.file, self._key(key), f"must be an integer in {low}..{high}, got {value!r}", f"{low}..{high}")
+            reason = f"must be an integer in {low}..{high}, got {value!r}" + (f": {why}" if why else "")
+            raise ConfigError(self.file, self._key(key), reason, f"{low}..{high}")
         return value
 
     def choice(self, key: str, allowed: tuple) -> object:

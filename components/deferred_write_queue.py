@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-# A message reaching the DLQ needs a human: keep it long enough to redrive, no longer.
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+from components.config import DEAD_LETTER_RETENTION_SECONDS
 VISIBILITY_TIMEOUT_SECONDS = 60  # >= 6 x the worker's timeout is AWS's advice; worker timeout is 10 s
 
 
@@ -37,7 +36,10 @@ class DeferredWriteQueue(pulumi.ComponentResource):
             name="appx-deferred-writes-dlq",
             kms_master_key_id=args.data_key_arn,
             kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=min(DLQ_RETENTION_SECONDS, max(args.message_retention_seconds, 86400)),
+            # A standard queue's DLQ keeps each message's original enqueue time: with the source's
+            # retention a message would expire on arrival. A message here needs a human, so the DLQ
+            # keeps it SQS's longest (config checks the source retains less).
+            message_retention_seconds=DEAD_LETTER_RETENTION_SECONDS,
             tags={**tags, "role": "dead-letter"},
             opts=child,
         )

@@ -77,7 +77,10 @@ class GlobalTable(pulumi.ComponentResource):
                 stream_view_type="NEW_AND_OLD_IMAGES" if streamed else None,
                 ttl=aws.dynamodb.TableTtlArgs(attribute_name=spec.ttl_attribute, enabled=True) if spec.ttl_attribute else None,
                 tags=tags,
-                opts=child,
+                # Other cells add their regions with `TableReplica`: the refreshed state then lists
+                # them in `replicas`, which this table never sets, and without this the next `up`
+                # would delete them (pulumi-aws `TableReplica` docs).
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["replicas"] if args.replicated else None),
             )
             self.name, self.arn = table.name, table.arn
             self.stream_arn = table.stream_arn

@@ -23,13 +23,27 @@ from components.config import CellConfig
 from components.data_key import DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
 from components.field_key import FieldKeyArgs, ZoneFieldKey
-from components.global_table import GlobalTable, GlobalTableArgs, TableSpec
+from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
-from components.tables import FEED, IDEMPOTENCY, POSTS, restricted_table
+from components.stream_failure_queue import StreamFailureQueue, StreamFailureQueueArgs
+from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, placements, restricted_placement
 
-READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
-WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem")
+# What a stream mapping needs to read its stream (Lambda Developer Guide, DynamoDB execution role).
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
+# What an SQS mapping needs to poll its queue (AWSLambdaSQSQueueExecutionRole).
+QUEUE_POLL = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+# The table calls each handler makes (functions/*/handler.py through appx_common.store and
+# appx_common.idempotency); tests/infra/test_least_privilege.py pins them, so a new call in a
+# handler needs its grant here. No handler uses Batch* calls or ConditionCheck items.
+PROFILE_STORE = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+IDEMPOTENCY_RECORDS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# Posts are read by key, listed by author through the byAuthor index, written by key.
+POST_BY_KEY = ("dynamodb:GetItem", "dynamodb:PutItem")
+POST_BY_AUTHOR = ("dynamodb:Query",)
+# The stream keeps the feed and erases posts: it marks erased authors and deletes their posts.
+STREAM_POSTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+FEED_PROJECTION = ("dynamodb:PutItem", "dynamodb:DeleteItem")
+FEED_READ = ("dynamodb:GetItem", "dynamodb:Query")
 
 
 @dataclass
@@ -58,42 +72,43 @@ class RegionalCell(pulumi.ComponentResource):
                 return None
             return args.owners[owner_region].require_output(path[0]).apply(lambda value: _dig(value, path[1:]))
 
-        def table(spec: TableSpec, owner_region: str, regions: tuple[str, ...], *export_path: str) -> GlobalTable:
-            owner = owned(owner_region, *export_path)
+        replication: list[tuple[str, str]] = []  # (table, receiving region) for the replication alarms
+
+        def table(placement: Placement, *export_path: str) -> GlobalTable:
+            owner = owned(placement.owner, *export_path)
+            replication.extend((placement.spec.name, other) for other in placement.regions if other != region)
             return GlobalTable(
-                f"{name}-{spec.name}",
-                GlobalTableArgs(spec, data_key.arn, settings.pitr_recovery_period_days, owner, replicated=len(regions) > 1),
+                f"{name}-{placement.spec.name}",
+                GlobalTableArgs(placement.spec, data_key.arn, settings.pitr_recovery_period_days, owner,
+                                replicated=len(placement.regions) > 1),
                 child,
             )
 
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
         field_keys: list[ZoneFieldKey] = []
-        replication: list[tuple[str, str]] = []
         for zone in config.zones:
-            spec = restricted_table(zone)
-            store = table(spec, zone.home_region, zone.regions, "zones", zone.name, "tableArn")
+            store = table(restricted_placement(zone), "zones", zone.name, "tableArn")
             primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
             key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
             restricted.append(store)
             field_keys.append(key)
-            replication += [(spec.name, other) for other in zone.regions if other != region]
             zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
 
-        all_cells = tuple(project.cell_regions)
-        eu_home = project.eu_tables_home
-        posts = table(POSTS, eu_home, all_cells, "euTables", "postsArn")
-        idempotency = table(IDEMPOTENCY, eu_home, all_cells, "euTables", "idempotencyArn")
+        eu_wide = {p.spec.name: p for p in placements(project)}
+        eu_home = eu_wide[POSTS.name].owner
+        posts = table(eu_wide[POSTS.name], "euTables", "postsArn")
+        idempotency = table(eu_wide[IDEMPOTENCY.name], "euTables", "idempotencyArn")
         feed = GlobalTable(f"{name}-{FEED.name}", GlobalTableArgs(FEED, data_key.arn, settings.pitr_recovery_period_days), child)
-        replication += [(t.name, other) for t in (POSTS, IDEMPOTENCY) for other in all_cells if other != region]
 
         # Every alarm of the cell notifies this topic; operators subscribe to it after deploying.
         alarm_topic = aws.sns.Topic(
             f"{name}-alarms", name="appx-alarms", kms_master_key_id=data_key.arn,
             tags={"app": "appx", "data-class": "public"}, opts=child,
         )
+        stream_failures = StreamFailureQueue(f"{name}-stream-failures", StreamFailureQueueArgs(data_key.arn, [alarm_topic.arn]), child)
         queue = DeferredWriteQueue(
             f"{name}-deferred-writes",
             DeferredWriteQueueArgs(
@@ -116,7 +131,6 @@ class RegionalCell(pulumi.ComponentResource):
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
         restricted_arns = tuple(t.arn for t in restricted)
-        posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
         field_key_arns = tuple(k.arn for k in field_keys)
 
         def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
@@ -134,28 +148,44 @@ class RegionalCell(pulumi.ComponentResource):
                 child,
             )
 
-        write_grants = [
-            Grant(READ + WRITE, restricted_arns + posts_arns + (idempotency.arn, feed.arn)),
-            # SQS with a CMK: producers need GenerateDataKey, consumers Decrypt.
-            Grant(("kms:GenerateDataKey", "kms:Decrypt"), (data_key.arn,)),
-        ]
+        posts_by_author = (posts.arn.apply(lambda a: f"{a}/index/byAuthor"),)
+        # Writes the API cannot apply now, and the worker later, are the same operations.
+        profile_and_post_writes = [Grant(PROFILE_STORE, restricted_arns), Grant(("dynamodb:PutItem",), (posts.arn,))]
         concurrency = settings.reserved_concurrency
         api = function("api", [
-            *write_grants,
+            *profile_and_post_writes,
+            Grant(POST_BY_KEY, (posts.arn,)),
+            Grant(POST_BY_AUTHOR, posts_by_author),
+            Grant(FEED_READ, (feed.arn,)),
+            Grant(IDEMPOTENCY_RECORDS, (idempotency.arn,)),
+            # Producer of a queue under the cell's CMK.
+            Grant(("kms:GenerateDataKey",), (data_key.arn,)),
+            Grant(("sqs:SendMessage",), (queue.arn,)),
             # Only the decryption the envelope format uses; DescribeKey backs the deep /health.
             Grant(("kms:Decrypt",), field_key_arns, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}),
             Grant(("kms:DescribeKey",), field_key_arns),
-            Grant(("sqs:SendMessage", "sqs:GetQueueAttributes"), (queue.arn,)),
         ], concurrency.api)
         worker = function("worker", [
-            *write_grants,
-            Grant(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"), (queue.arn,)),
-        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)])
+            *profile_and_post_writes,
+            # Erasure drops the idempotency records of the subject's requests.
+            Grant(("dynamodb:DeleteItem",), (idempotency.arn,)),
+            # Consumer of a queue under the cell's CMK: kms:Decrypt is in every role already.
+            Grant(QUEUE_POLL, (queue.arn,)),
+        ], concurrency.worker, [EventSource(queue.arn, batch_size=10, max_concurrency=settings.worker_max_concurrency)])
         stream_sources = [t.stream_arn for t in (posts, *restricted)]
         stream = function("stream", [
             Grant(STREAM_READ, tuple(stream_sources)),
-            Grant(READ + WRITE, restricted_arns + posts_arns + (feed.arn,)),
-        ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
+            # Reads no restricted table: erasure arrives as the profile's REMOVE record.
+            Grant(STREAM_POSTS, (posts.arn,)),
+            Grant(POST_BY_AUTHOR, posts_by_author),
+            Grant(FEED_PROJECTION, (feed.arn,)),
+        ], concurrency.stream, [
+            # TRIM_HORIZON: a new cell's mapping starts at the oldest record its stream keeps (24 h),
+            # so it misses nothing written since its replica appeared; `tools.backfill_feed` adds
+            # the posts older than that. Replays are harmless: every step is idempotent.
+            EventSource(arn, batch_size=100, starting_position="TRIM_HORIZON", max_retries=5, on_failure=stream_failures)
+            for arn in stream_sources
+        ])
 
         domain = project.settings.domain
         created_zone = None
@@ -196,6 +226,7 @@ class RegionalCell(pulumi.ComponentResource):
             "dataKeyArn": data_key.arn,
             "alarmTopicArn": alarm_topic.arn,
             "dlqUrl": queue.dlq_url,
+            "streamFailureQueueUrl": stream_failures.url,
         }
         if created_zone is not None:
             # Delegate `domain` to these name servers while the first `pulumi up` validates certificates.

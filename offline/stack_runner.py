@@ -3,8 +3,25 @@
 This is how the tests, the offline preview and the record of processing see the program
 without a Pulumi CLI or an AWS account: the real `__main__.py` runs against a mock monitor
 that records every registration (type, inputs in wire names, provider, parent,
-dependencies). Cell stacks run first when the global stack asks for them through
-StackReference, so the global stack is wired from the cells' real outputs.
+dependencies, property dependencies). Cell stacks run first when the global stack asks for them
+through StackReference, so the global stack is wired from the cells' real outputs.
+
+Modes (`run_stack(stack, mode=...)`):
+* `update`: what `pulumi up` registers, with plausible computed outputs (every value known).
+* `preview`: what a first `pulumi preview` of the stack sees: the program runs with
+  `is_dry_run()` true, and every resource of this stack is about to be created, so the mock
+  monitor answers as the engine does for a create: inputs come back as they went in, every
+  computed output (ids, ARNs, URLs, nested computed attributes) is the engine's UNKNOWN
+  sentinel, the id is empty. Anything the program derives from such an output (`apply`,
+  `Output.concat`, `json.dumps` inside an apply) is unknown too, and is registered as unknown
+  (`rpc.UNKNOWN`), exactly what the engine forwards to pulumi-policy. Referenced stacks exist:
+  their outputs are known. Resource dependencies and property dependencies are recorded as the
+  SDK sends them, in every mode.
+* `refresh`: the same registrations, plus the state `pulumi refresh` would read back from AWS
+  (`RegisteredResource.refreshed`) and the changes the next `pulumi up` would plan from it
+  (`StackRun.planned_diffs`), honouring each resource's `ignoreChanges`. What other stacks add
+  to this stack's resources is derived from the project files: an owner table's refreshed
+  `replicas` lists the regions whose cells add a `TableReplica` of it.
 """
 
 from __future__ import annotations
@@ -28,18 +45,23 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import pulumi  # noqa: E402
+from pulumi.output import Unknown  # noqa: E402
 from pulumi.runtime import mocks as pulumi_mocks  # noqa: E402
 from pulumi.runtime import rpc, settings  # noqa: E402
 from pulumi.runtime.stack import run_in_stack  # noqa: E402
-from pulumi.runtime.sync_await import _sync_await  # noqa: E402
+from pulumi.runtime.proto import resource_pb2  # noqa: E402
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await  # noqa: E402
 
-from components.config import PROJECT, load_project, read_project_settings, read_stack_files  # noqa: E402
+from components.config import PROJECT, Project, load_project, read_project_settings, read_stack_files  # noqa: E402
 from components import packaging  # noqa: E402
 from components.errors import ConfigError  # noqa: E402
+from components.tables import placements  # noqa: E402
 
 ACCOUNT_ID = "123456789012"
 PROVIDER_TYPE = "pulumi:providers:aws"
 OFFLINE_ENV = packaging.OFFLINE_ENV
+MODES = ("update", "preview", "refresh")
+UNKNOWN = rpc.UNKNOWN  # the engine's sentinel for a value not known before the update
 
 
 @dataclass
@@ -54,6 +76,12 @@ class RegisteredResource:
     dependencies: list[str] = field(default_factory=list)
     outputs: dict = field(default_factory=dict)
     id: str | None = None
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    ignore_changes: list[str] = field(default_factory=list)
+    # refresh mode: the state `pulumi refresh` reads back, and the top-level properties that
+    # changed outside this stack (set by another stack or by hand).
+    refreshed: dict | None = None
+    drifted: tuple[str, ...] = ()
 
     @property
     def region(self) -> str | None:
@@ -69,12 +97,19 @@ class StackRun:
     resources: list[RegisteredResource]
     outputs: dict
     config: dict
+    mode: str = "update"
 
     def of_type(self, type_: str) -> list[RegisteredResource]:
         return [r for r in self.resources if r.type == type_]
 
     def region_of(self, resource: RegisteredResource) -> str:
         return resource.region or self.config["aws:region"]
+
+    @property
+    def planned_diffs(self) -> dict[str, list[str]]:
+        """refresh mode: resource name -> property paths the next `pulumi up` would change."""
+        plans = {r.name: planned_diff(r) for r in self.resources if r.refreshed is not None}
+        return {name: paths for name, paths in plans.items() if paths}
 
 
 def stack_config(stack: str, root: Path) -> dict:
@@ -114,8 +149,8 @@ def _name_digest(domain: str) -> str:
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible computed outputs (ids, ARNs, URLs) so outputs flow between resources."""
 
-    def __init__(self, stack: str, config: Mapping, stack_outputs: Mapping[str, dict]):
-        self.stack, self.config, self.stack_outputs = stack, config, stack_outputs
+    def __init__(self, stack: str, config: Mapping, stack_outputs: Mapping[str, dict], preview: bool = False):
+        self.stack, self.config, self.stack_outputs, self.preview = stack, config, stack_outputs, preview
         self.provider_regions: dict[str, str] = {}
 
     def _region(self, args) -> str:
@@ -126,6 +161,13 @@ class _Mocks(pulumi_mocks.Mocks):
         return str(self.config.get("aws:region", ""))
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        resource_id, state = self._created(args)
+        if not self.preview or args.typ in (PROVIDER_TYPE, "pulumi:pulumi:StackReference") or not args.custom:
+            return resource_id, state
+        # A first preview plans a create: the engine returns the inputs, computed outputs unknown, no id.
+        return "", _planned_state(args.inputs, state)
+
+    def _created(self, args: pulumi_mocks.MockResourceArgs):
         if args.typ == "pulumi:pulumi:StackReference":
             name = args.inputs.get("name") or args.name
             short = str(name).rsplit("/", 1)[-1]
@@ -184,8 +226,21 @@ class _Mocks(pulumi_mocks.Mocks):
         return {}
 
 
+def _planned_state(inputs, created):
+    """What the engine answers for a create during preview: every input as given (unknowns stay
+    unknown), every attribute only the create would compute replaced by the UNKNOWN sentinel
+    (recursively, so computed attributes inside an input block are unknown too)."""
+    if not isinstance(created, dict) or not isinstance(inputs, dict):
+        return inputs
+    planned = {key: UNKNOWN for key in created if key not in inputs}
+    for key, value in inputs.items():
+        planned[key] = _planned_state(value, created[key]) if key in created else value
+    return planned
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that also keeps what the policy engine sees: parent, provider, dependencies."""
+    """A mock monitor that also keeps what the policy engine sees: parent, provider, dependencies,
+    property dependencies, and unknown inputs as the engine's UNKNOWN sentinel."""
 
     def __init__(self, mocks: _Mocks):
         super().__init__(mocks)
@@ -193,18 +248,39 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         self.stack_outputs: dict = {}
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object)
-            if request.type == PROVIDER_TYPE:
-                self.mocks.provider_regions[response.urn] = inputs.get("region", "")
-            self.registrations.append((request, {"urn": response.urn, "inputs": inputs}))
-        return response
+        if request.type == "pulumi:pulumi:Stack":
+            return super().RegisterResource(request)
+        # As MockMonitor.RegisterResource, but unknown inputs reach the mocks (and the record) as
+        # the UNKNOWN sentinel the engine keeps, not as None.
+        _ensure_event_loop()
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        inputs = _sentinels(inputs)
+        resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
+        if request.type == PROVIDER_TYPE:
+            self.mocks.provider_regions[urn] = inputs.get("region", "")
+        self.registrations.append((request, {"urn": urn, "inputs": inputs}))
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id or "", object=state_proto)
 
     def RegisterResourceOutputs(self, request):
         if request.urn.split("::")[-2].endswith("pulumi:pulumi:Stack"):
             self.stack_outputs = rpc.deserialize_properties(request.outputs)
         return super().RegisterResourceOutputs(request)
+
+
+def _sentinels(value):
+    """`deserialize_properties(keep_unknowns=True)` yields `pulumi.output.Unknown` objects; keep the wire sentinel."""
+    if isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: _sentinels(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sentinels(v) for v in value]
+    return value
 
 
 def _provider_urn(reference: str | None) -> str:
@@ -254,7 +330,9 @@ def _resources(monitor: _RecordingMonitor) -> list[RegisteredResource]:
             custom=bool(request.custom),
             dependencies=list(request.dependencies),
             outputs=_to_plain(state.state) if state else {},
-            id=state.id if state else None,
+            id=(state.id or None) if state else None,
+            property_dependencies={key: list(deps.urns) for key, deps in request.propertyDependencies.items()},
+            ignore_changes=list(request.ignoreChanges),
         )
     for urn, resource in by_urn.items():
         resource.provider = by_urn.get(provider_of[urn])
@@ -296,26 +374,31 @@ def _project_dir(root: Path) -> Iterator[None]:
             os.environ.pop(OFFLINE_ENV, None)
 
 
-def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None) -> StackRun:
-    """Run `__main__.py` for `stack` under mocks. Raises ConfigError on a configuration error."""
+def run_stack(stack: str, root: Path = REPO_ROOT, *, mode: str = "update", _cells: dict | None = None) -> StackRun:
+    """Run `__main__.py` for `stack` under mocks as `mode` sees it (see the module docstring).
+    Raises ConfigError on a configuration error."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
     root = Path(root).resolve()
     config = stack_config(stack, root)
     cell_outputs: dict[str, dict] = {} if _cells is None else _cells
     if _cells is None:
-        # Cells deployed before this stack are what its StackReferences read.
+        # Cells deployed before this stack are what its StackReferences read: they exist, so their
+        # outputs are known whatever the mode of this stack.
         project = load_project(root)
         for name in project.deploy_order():
             if name == stack:
                 break
-            cell_outputs[name] = run_stack(name, root, cell_outputs).outputs
+            cell_outputs[name] = run_stack(name, root, _cells=cell_outputs).outputs
 
-    mocks = _Mocks(stack, config, cell_outputs)
+    preview = mode == "preview"
+    mocks = _Mocks(stack, config, cell_outputs, preview=preview)
     monitor = _RecordingMonitor(mocks)
     loop = asyncio.new_event_loop()  # one loop per run (pulumi/pulumi#24338)
     asyncio.set_event_loop(loop)
     try:
         settings.ROOT.set(None)
-        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        pulumi_mocks.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
         settings.ROOT.set(None)  # run_in_stack creates the root Stack that collects the exports
         pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
         with _project_dir(root):
@@ -334,4 +417,63 @@ def run_stack(stack: str, root: Path = REPO_ROOT, _cells: dict | None = None) ->
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
-    return StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config)
+    run = StackRun(stack, _resources(monitor), _to_plain(monitor.stack_outputs), config, mode)
+    if mode == "refresh":
+        _refresh(run, load_project(root))
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# refresh mode
+
+
+def _refresh(run: StackRun, project: Project) -> None:
+    """Give every custom resource the state a refresh reads back: its last outputs, plus what
+    other stacks changed on it."""
+    added_replicas = {(p.owner, p.spec.name): p.replica_regions for p in placements(project)}
+    for resource in run.resources:
+        if not resource.custom or resource.type == PROVIDER_TYPE:
+            continue
+        resource.refreshed = dict(resource.outputs)
+        if resource.type == "aws:dynamodb/table:Table":
+            regions = added_replicas.get((run.region_of(resource), resource.props.get("name")), ())
+            if regions:
+                # What `TableReplica` in each other cell adds to the owner's `replicas`.
+                resource.refreshed["replicas"] = [_replica_state(resource, region) for region in regions]
+                resource.drifted = ("replicas",)
+
+
+def _replica_state(table: RegisteredResource, region: str) -> dict:
+    name = table.props["name"]
+    return {
+        "regionName": region,
+        "arn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}",
+        "kmsKeyArn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/replica-{name}",
+        "pointInTimeRecovery": True,
+        "propagateTags": False,
+        "streamArn": f"arn:aws:dynamodb:{region}:{ACCOUNT_ID}:table/{name}/stream/2026-01-01T00:00:00.000",
+    }
+
+
+def planned_diff(resource: RegisteredResource, ignore_changes: list[str] | None = None) -> list[str]:
+    """Property paths the provider's Diff would report between the resource's inputs and its
+    refreshed state, as the engine applies `ignoreChanges` (`ignore_changes` overrides the
+    registered ones). Properties the inputs set are compared where the inputs set them (nested
+    values the inputs leave out are computed); a drifted property the inputs do not set is
+    planned for removal, as the provider does for an optional, non-computed property."""
+    if resource.refreshed is None:
+        raise ValueError(f"{resource.name}: no refreshed state (run the stack with mode='refresh')")
+    ignored = resource.ignore_changes if ignore_changes is None else ignore_changes
+    paths: list[str] = []
+    for key, value in resource.props.items():
+        paths += _differences(key, value, resource.refreshed.get(key))
+    paths += [key for key in resource.drifted if key not in resource.props]
+    return sorted(p for p in paths if not any(p == i or p.startswith((f"{i}.", f"{i}[")) for i in ignored))
+
+
+def _differences(path: str, wanted, actual) -> list[str]:
+    if isinstance(wanted, dict) and isinstance(actual, dict):
+        return [d for k, v in wanted.items() for d in _differences(f"{path}.{k}", v, actual.get(k))]
+    if isinstance(wanted, list) and isinstance(actual, list) and len(wanted) == len(actual):
+        return [d for i, (w, a) in enumerate(zip(wanted, actual)) for d in _differences(f"{path}[{i}]", w, a)]
+    return [] if wanted == actual else [path]

@@ -111,16 +111,18 @@ def test_deferred_write_queue_has_a_cmk_encrypted_dlq_and_an_alarm(project, cell
     for region, run in cell_runs.items():
         cell = settings(project, region)
         queues = {q.props["name"]: q for q in run.of_type(QUEUE)}
-        assert set(queues) == {"appx-deferred-writes", "appx-deferred-writes-dlq"}
+        assert set(queues) == {"appx-deferred-writes", "appx-deferred-writes-dlq", "appx-stream-failures"}
         for queue in queues.values():
             assert queue.props["kmsMasterKeyId"].startswith(f"arn:aws:kms:{region}:")
             assert queue.props["messageRetentionSeconds"] <= 14 * 24 * 3600
         main = queues["appx-deferred-writes"]
         assert main.props["messageRetentionSeconds"] == cell.queue_message_retention_seconds
+        # A standard queue's DLQ keeps the original enqueue time: it must retain longer.
+        assert queues["appx-deferred-writes-dlq"].props["messageRetentionSeconds"] > main.props["messageRetentionSeconds"]
         redrive = json.loads(main.props["redrivePolicy"])
         assert redrive == {"deadLetterTargetArn": queues["appx-deferred-writes-dlq"].outputs["arn"], "maxReceiveCount": cell.max_receive_count}
         alarms = [a for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props["namespace"] == "AWS/SQS"]
-        assert [a.props["dimensions"]["QueueName"] for a in alarms] == ["appx-deferred-writes-dlq"]
+        assert sorted(a.props["dimensions"]["QueueName"] for a in alarms) == ["appx-deferred-writes-dlq", "appx-stream-failures"]
 
 
 def test_functions_are_arm64_python313_traced_with_bounded_encrypted_logs(project, cell_runs):
