@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import Arns, aliased
+from components.data_key import ALIAS as DATA_KEY_ALIAS
 from components.packaging import function_archive
 from components.stream_failure_queue import StreamFailureQueue, sender_only_policy
 
@@ -41,6 +43,7 @@ class EventSource:
 class CellFunctionArgs:
     function: str  # functions/<function>/handler.py
     data_key_arn: pulumi.Input[str]
+    arns: Arns  # how its IAM document names resources (known at preview)
     environment: dict
     grants: list[Grant]
     reserved_concurrency: int
@@ -74,15 +77,15 @@ class CellFunction(pulumi.ComponentResource):
         )
         destinations = list({id(s.on_failure): s.on_failure for s in args.event_sources if s.on_failure}.values())
         grants = [
-            Grant(("logs:CreateLogStream", "logs:PutLogEvents"), (log_group.arn.apply(lambda a: f"{a}:*"),)),
+            Grant(("logs:CreateLogStream", "logs:PutLogEvents"), (args.arns.log_streams(log_group.name),)),
             # X-Ray has no resource-level permissions; these are not data actions.
             Grant(("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ("*",)),
             # Environment variables are encrypted with the cell's CMK.
-            Grant(("kms:Decrypt",), (args.data_key_arn,)),
+            Grant(("kms:Decrypt",), (args.arns.keys(),), aliased([DATA_KEY_ALIAS])),
             *args.grants,
             # Lambda sends on-failure records with the function's role, into a queue under the cell's CMK.
-            *([Grant(("sqs:SendMessage",), tuple(d.arn for d in destinations)),
-               Grant(("kms:GenerateDataKey",), (args.data_key_arn,))] if destinations else []),
+            *([Grant(("sqs:SendMessage",), tuple(args.arns.queue(d.name) for d in destinations)),
+               Grant(("kms:GenerateDataKey",), (args.arns.keys(),), aliased([DATA_KEY_ALIAS]))] if destinations else []),
         ]
         policy = aws.iam.RolePolicy(f"{name}-policy", role=role.id, policy=policy_document(grants), opts=child)
         for index, destination in enumerate(destinations):

@@ -9,6 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 
+ALIAS = "alias/appx-data"  # IAM documents name the key by it (components.arns.aliased)
+
+
 @dataclass
 class DataKeyArgs:
     region: str
@@ -30,7 +33,7 @@ class RegionalDataKey(pulumi.ComponentResource):
             tags={"app": "appx", "purpose": "data-at-rest"},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.kms.Alias(name, name="alias/appx-data", target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
+        aws.kms.Alias(name, name=ALIAS, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.arn = key.arn
         self.register_outputs({"arn": self.arn})
 

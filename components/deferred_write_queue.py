@@ -3,12 +3,12 @@ alarm on DLQ depth. Messages carry pseudonymous ids and edge ciphertext: data cl
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import Arns
 from components.config import DEAD_LETTER_RETENTION_SECONDS
 VISIBILITY_TIMEOUT_SECONDS = 60  # >= 6 x the worker's timeout is AWS's advice; worker timeout is 10 s
 
@@ -18,6 +18,7 @@ class DeferredWriteQueueArgs:
     data_key_arn: pulumi.Input[str]
     message_retention_seconds: int
     max_receive_count: int
+    arns: Arns  # the redrive policy names the DLQ by a known ARN
     alarm_topic_arns: list = field(default_factory=list)  # notified when the DLQ fills
 
 
@@ -50,14 +51,17 @@ class DeferredWriteQueue(pulumi.ComponentResource):
             kms_data_key_reuse_period_seconds=300,
             message_retention_seconds=args.message_retention_seconds,
             visibility_timeout_seconds=VISIBILITY_TIMEOUT_SECONDS,
-            redrive_policy=dlq.arn.apply(lambda arn: json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": args.max_receive_count})),
+            # Known at preview (the DLQ's ARN from its name), so the policy pack sees maxReceiveCount.
+            redrive_policy=pulumi.Output.json_dumps(
+                {"deadLetterTargetArn": args.arns.queue(dlq.name), "maxReceiveCount": args.max_receive_count}),
             tags=tags,
             opts=child,
         )
         aws.sqs.RedriveAllowPolicy(
             f"{name}-dlq-redrive-allow",
             queue_url=dlq.url,
-            redrive_allow_policy=queue.arn.apply(lambda arn: json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [arn]})),
+            redrive_allow_policy=pulumi.Output.json_dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [args.arns.queue(queue.name)]}),
             opts=child,
         )
         aws.cloudwatch.MetricAlarm(
@@ -76,4 +80,5 @@ class DeferredWriteQueue(pulumi.ComponentResource):
             opts=child,
         )
         self.url, self.arn, self.dlq_arn, self.dlq_url = queue.url, queue.arn, dlq.arn, dlq.url
+        self.name = queue.name  # known before the queue exists (IAM documents name it through components.arns)
         self.register_outputs({"url": self.url, "arn": self.arn, "dlqArn": self.dlq_arn})

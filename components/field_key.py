@@ -13,6 +13,11 @@ from components.residency import ResidencyZone
 KEY_SPEC = "RSA_3072"
 
 
+def alias(zone: str) -> str:
+    """The alias of a zone's field key (and of each replica, in its region): IAM documents name the key by it."""
+    return f"alias/appx-field-{zone}"
+
+
 @dataclass
 class FieldKeyArgs:
     zone: ResidencyZone
@@ -55,4 +60,5 @@ class ZoneFieldKey(pulumi.ComponentResource):
             )
             self.arn, self.key_id = replica.arn, replica.key_id
             self.public_key_pem = None
+        aws.kms.Alias(name, name=alias(zone.name), target_key_id=self.key_id, opts=child)
         self.register_outputs({"arn": self.arn, "keyId": self.key_id})

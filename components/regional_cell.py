@@ -18,11 +18,12 @@ import pulumi_aws as aws
 
 from components.cell_alarms import CellAlarms, CellAlarmsArgs
 from components.cell_api import CellApi, CellApiArgs
+from components.arns import Arns, aliased
 from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
 from components.config import CellConfig
-from components.data_key import DataKeyArgs, RegionalDataKey
+from components.data_key import ALIAS as DATA_KEY_ALIAS, DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
-from components.field_key import FieldKeyArgs, ZoneFieldKey
+from components.field_key import FieldKeyArgs, ZoneFieldKey, alias as field_key_alias
 from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
 from components.stream_failure_queue import StreamFailureQueue, StreamFailureQueueArgs
@@ -65,6 +66,9 @@ class RegionalCell(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         data_key = RegionalDataKey(f"{name}-data", DataKeyArgs(region, args.account_id), child)
+        # IAM documents and redrive policies name resources by ARNs built from their names, and keys by
+        # their aliases, so they are known at a first preview (components/arns.py).
+        arns = Arns(region, args.account_id)
 
         def owned(owner_region: str, *path: str) -> pulumi.Output | None:
             """None when this cell owns the thing; else the owner cell's exported ARN."""
@@ -86,13 +90,11 @@ class RegionalCell(pulumi.ComponentResource):
 
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
-        field_keys: list[ZoneFieldKey] = []
         for zone in config.zones:
             store = table(restricted_placement(zone), "zones", zone.name, "tableArn")
             primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
             key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
             restricted.append(store)
-            field_keys.append(key)
             zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
@@ -112,7 +114,7 @@ class RegionalCell(pulumi.ComponentResource):
         queue = DeferredWriteQueue(
             f"{name}-deferred-writes",
             DeferredWriteQueueArgs(
-                data_key.arn, settings.queue_message_retention_seconds, settings.max_receive_count, [alarm_topic.arn]
+                data_key.arn, settings.queue_message_retention_seconds, settings.max_receive_count, arns, [alarm_topic.arn]
             ),
             child,
         )
@@ -130,8 +132,10 @@ class RegionalCell(pulumi.ComponentResource):
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
-        restricted_arns = tuple(t.arn for t in restricted)
-        field_key_arns = tuple(k.arn for k in field_keys)
+        restricted_arns = tuple(arns.table(t.name) for t in restricted)
+        posts_arn, feed_arn, idempotency_arn = (arns.table(t.name) for t in (posts, feed, idempotency))
+        keys = (arns.keys(),)  # narrowed to one key by an alias condition
+        field_key_aliases = [field_key_alias(zone.name) for zone in config.zones]
 
         def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
             return CellFunction(
@@ -139,6 +143,7 @@ class RegionalCell(pulumi.ComponentResource):
                 CellFunctionArgs(
                     function=short,
                     data_key_arn=data_key.arn,
+                    arns=arns,
                     environment={**environment, "POWERTOOLS_SERVICE_NAME": f"appx-{short}"},
                     grants=grants,
                     reserved_concurrency=concurrency,
@@ -148,37 +153,38 @@ class RegionalCell(pulumi.ComponentResource):
                 child,
             )
 
-        posts_by_author = (posts.arn.apply(lambda a: f"{a}/index/byAuthor"),)
+        posts_by_author = (arns.table(posts.name, "/index/byAuthor"),)
         # Writes the API cannot apply now, and the worker later, are the same operations.
-        profile_and_post_writes = [Grant(PROFILE_STORE, restricted_arns), Grant(("dynamodb:PutItem",), (posts.arn,))]
+        profile_and_post_writes = [Grant(PROFILE_STORE, restricted_arns), Grant(("dynamodb:PutItem",), (posts_arn,))]
         concurrency = settings.reserved_concurrency
         api = function("api", [
             *profile_and_post_writes,
-            Grant(POST_BY_KEY, (posts.arn,)),
+            Grant(POST_BY_KEY, (posts_arn,)),
             Grant(POST_BY_AUTHOR, posts_by_author),
-            Grant(FEED_READ, (feed.arn,)),
-            Grant(IDEMPOTENCY_RECORDS, (idempotency.arn,)),
+            Grant(FEED_READ, (feed_arn,)),
+            Grant(IDEMPOTENCY_RECORDS, (idempotency_arn,)),
             # Producer of a queue under the cell's CMK.
-            Grant(("kms:GenerateDataKey",), (data_key.arn,)),
-            Grant(("sqs:SendMessage",), (queue.arn,)),
+            Grant(("kms:GenerateDataKey",), keys, aliased([DATA_KEY_ALIAS])),
+            Grant(("sqs:SendMessage",), (arns.queue(queue.name),)),
             # Only the decryption the envelope format uses; DescribeKey backs the deep /health.
-            Grant(("kms:Decrypt",), field_key_arns, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}),
-            Grant(("kms:DescribeKey",), field_key_arns),
+            Grant(("kms:Decrypt",), keys,
+                  aliased(field_key_aliases, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}})),
+            Grant(("kms:DescribeKey",), keys, aliased(field_key_aliases)),
         ], concurrency.api)
         worker = function("worker", [
             *profile_and_post_writes,
             # Erasure drops the idempotency records of the subject's requests.
-            Grant(("dynamodb:DeleteItem",), (idempotency.arn,)),
+            Grant(("dynamodb:DeleteItem",), (idempotency_arn,)),
             # Consumer of a queue under the cell's CMK: kms:Decrypt is in every role already.
-            Grant(QUEUE_POLL, (queue.arn,)),
+            Grant(QUEUE_POLL, (arns.queue(queue.name),)),
         ], concurrency.worker, [EventSource(queue.arn, batch_size=10, max_concurrency=settings.worker_max_concurrency)])
         stream_sources = [t.stream_arn for t in (posts, *restricted)]
         stream = function("stream", [
-            Grant(STREAM_READ, tuple(stream_sources)),
+            Grant(STREAM_READ, tuple(arns.table(t.name, "/stream/*") for t in (posts, *restricted))),
             # Reads no restricted table: erasure arrives as the profile's REMOVE record.
-            Grant(STREAM_POSTS, (posts.arn,)),
+            Grant(STREAM_POSTS, (posts_arn,)),
             Grant(POST_BY_AUTHOR, posts_by_author),
-            Grant(FEED_PROJECTION, (feed.arn,)),
+            Grant(FEED_PROJECTION, (feed_arn,)),
         ], concurrency.stream, [
             # TRIM_HORIZON: a new cell's mapping starts at the oldest record its stream keeps (24 h),
             # so it misses nothing written since its replica appeared; `tools.backfill_feed` adds

@@ -60,6 +60,7 @@ class StreamFailureQueue(pulumi.ComponentResource):
             opts=child,
         )
         self.url, self.arn = queue.url, queue.arn
+        self.name = queue.name  # known before the queue exists (IAM documents name it through components.arns)
         self.register_outputs({"url": self.url, "arn": self.arn})
 
 

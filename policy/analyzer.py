@@ -16,6 +16,7 @@ The pack's arguments are taken from `policy/__main__.py` itself: it is executed 
 from __future__ import annotations
 
 import json
+import re
 import runpy
 import sys
 from collections.abc import Iterable, Mapping
@@ -102,11 +103,38 @@ class Remediation:
 
 
 @dataclass
+class Skipped:
+    """A rule x resource evaluation pulumi-policy skipped because the rule read an unknown value
+    (its `UnknownValueError` answer: an advisory "can't run policy ... during preview")."""
+
+    policy: str
+    urn: str  # the resource analysed; "" for a stack policy (it was skipped for the whole stack)
+    property: str  # path of the unknown value, e.g. ".serverSideEncryption.kmsKeyArn"
+    value_type: str  # string | number | boolean | Array | Object | asset | archive
+    message: str
+    remediation: bool = False  # a remediation (not a validation) was skipped
+
+
+_SKIP = re.compile(r"^can't run (policy|remediation) '([^']+)' from policy pack '[^']+' during preview: "
+                   r"(\w+) value at (\S*) can't be known during preview$")
+
+
+def skipped_evaluation(message: str, policy: str, urn: str) -> Skipped | None:
+    """The Skipped record if `message` is pulumi-policy's unknown-value answer, else None."""
+    match = _SKIP.match(message)
+    if match is None:
+        return None
+    return Skipped(policy, urn, match.group(4), match.group(3), message,
+                   remediation=match.group(1) == "remediation")
+
+
+@dataclass
 class Evaluation:
-    diagnostics: list[Diagnostic]
+    diagnostics: list[Diagnostic]  # violations (skipped evaluations are in `skipped`, not here)
     remediations: list[Remediation]
     not_applicable: list[tuple[str, str, str]]  # (policy, urn, reason)
     resources: list[Resource]  # after remediation
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Diagnostic]:
@@ -256,6 +284,7 @@ class OfflineAnalyzer:
 
     def evaluate(self, resources: Iterable[Resource]) -> Evaluation:
         diagnostics: list[Diagnostic] = []
+        skipped: list[Skipped] = []
         remediations: list[Remediation] = []
         not_applicable: list[tuple[str, str, str]] = []
         final: list[Resource] = []
@@ -272,11 +301,15 @@ class OfflineAnalyzer:
                     remediations.append(Remediation(rem.policyName, r.urn, rem.description, props, after))
                     props = after
                 elif rem.diagnostic:
-                    diagnostics.append(Diagnostic(rem.policyName, "advisory", "", r.urn, rem.diagnostic,
-                                                  rem.description))
+                    skip = skipped_evaluation(rem.diagnostic, rem.policyName, r.urn)
+                    if skip is not None:
+                        skipped.append(skip)
+                    else:
+                        diagnostics.append(Diagnostic(rem.policyName, "advisory", "", r.urn, rem.diagnostic,
+                                                      rem.description))
             # 2. Analyze the (remediated) inputs.
             response = self.servicer.Analyze(self._request(r, props), None)
-            diagnostics.extend(self._diagnostics(response, r.urn, stack=False))
+            self._sort(self._diagnostics(response, r.urn, stack=False), diagnostics, skipped, r.urn)
             not_applicable.extend((n.policy_name, r.urn, n.reason) for n in response.not_applicable)
             final.append(Resource(r.urn, r.type, r.name, props, r.provider, r.parent, list(r.dependencies),
                                   r.custom, dict(r.property_dependencies)))
@@ -293,9 +326,20 @@ class OfflineAnalyzer:
                 msg.provider.CopyFrom(provider)
             request.resources.append(msg)
         response = self.servicer.AnalyzeStack(request, None)
-        diagnostics.extend(self._diagnostics(response, "", stack=True))
+        self._sort(self._diagnostics(response, "", stack=True), diagnostics, skipped, "")
         not_applicable.extend((n.policy_name, "", n.reason) for n in response.not_applicable)
-        return Evaluation(diagnostics, remediations, not_applicable, final)
+        return Evaluation(diagnostics, remediations, not_applicable, final, skipped)
+
+    @staticmethod
+    def _sort(found: list[Diagnostic], diagnostics: list[Diagnostic], skipped: list[Skipped], urn: str) -> None:
+        """Violations to `diagnostics`; pulumi-policy's "can't run ... during preview" answers to `skipped`
+        (the servicer reports those with an empty URN: the analysed resource is `urn`)."""
+        for d in found:
+            skip = skipped_evaluation(d.message, d.policy, urn) if d.level == "advisory" else None
+            if skip is not None:
+                skipped.append(skip)
+            else:
+                diagnostics.append(d)
 
 
 # --------------------------------------------------------------------------------------------
@@ -323,5 +367,5 @@ def from_stack_run(run: Any, project: str = "appx") -> list[Resource]:
         else:
             provider = None
         out.append(Resource(r.urn, r.type, r.name, dict(r.props), provider, r.parent_urn, list(r.dependencies),
-                            r.custom))
+                            r.custom, {k: list(v) for k, v in r.property_dependencies.items()}))
     return out

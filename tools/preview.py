@@ -4,6 +4,14 @@
     python -m tools.preview --all                    # every shipped Pulumi.<stack>.yaml, in deploy order
     python -m tools.preview --all --json             # machine-readable
     python -m tools.preview --all --policy-config cfg.json   # like --policy-pack-config
+    python -m tools.preview --all --mode preview     # as a first-deploy `pulumi preview` sees it
+
+`--mode update` (default) evaluates what an update of a deployed stack sees (every value known);
+`--mode preview` what CI's `pulumi preview --policy-pack policy` sees before the stack's first
+deploy: outputs of the resources the stack creates are unknown (`offline.stack_runner`, mode
+"preview"), and pulumi-policy skips any rule that reads one. Skipped evaluations are listed per
+rule with the unknown property; any skip of a mandatory rule fails the run, since CI would let
+that resource through unchecked.
 
 Runs the stack program under Pulumi mocks from its real YAML (`offline.stack_runner.run_stack`),
 evaluates the real `appx-gdpr` pack through pulumi-policy's analyzer servicer (remediations first,
@@ -11,8 +19,8 @@ then resource and stack validations, enforcement levels honoured, see `policy/an
 prints the resources by type with region and data class, then every violation naming resource,
 rule, level and fix.
 
-Exit status: 0 clean (advisories allowed), 1 any mandatory violation, 2 configuration or program
-error (its message, no traceback).
+Exit status: 0 clean (advisories allowed), 1 any mandatory violation or skipped mandatory
+evaluation, 2 configuration or program error (its message, no traceback).
 """
 
 from __future__ import annotations
@@ -82,7 +90,7 @@ class _ProgramLog(logging.Handler):
             self.messages.append(message)
 
 
-def run_program(stack: str, root: Path = ROOT):
+def run_program(stack: str, root: Path = ROOT, mode: str = "update"):
     """run_stack, with the program's warnings collected instead of printed (returns run, warnings)."""
     from offline.stack_runner import run_stack
 
@@ -91,18 +99,33 @@ def run_program(stack: str, root: Path = ROOT):
     previous = list(logger.handlers)
     logger.handlers = [handler]
     try:
-        return run_stack(stack, root), handler.messages
+        return run_stack(stack, root, mode=mode), handler.messages
     finally:
         logger.handlers = previous
 
 
-def preview_stack(stack: str, analyzer, root: Path = ROOT) -> dict:
+def skipped_report(skipped, analyzer) -> list[dict]:
+    """Skipped evaluations, one entry per rule: its level and every (resource, unknown property)."""
+    by_policy: dict[str, list] = defaultdict(list)
+    for s in skipped:
+        by_policy[s.policy].append(s)
+    return [{
+        "policy": name, "level": analyzer.config.get(name, {}).get("enforcementLevel"),
+        "evaluations": [{"urn": s.urn or None, "resource": s.urn.split("::")[-1] if s.urn else None,
+                         "stackPolicy": not s.urn, "property": s.property, "valueType": s.value_type,
+                         "remediation": s.remediation} for s in entries],
+    } for name, entries in sorted(by_policy.items())]
+
+
+def preview_stack(stack: str, analyzer, root: Path = ROOT, mode: str = "update") -> dict:
     from policy.analyzer import from_stack_run
     from policy.rules import BY_NAME
 
-    run, program_warnings = run_program(stack, root)
+    run, program_warnings = run_program(stack, root, mode)
     resources = from_stack_run(run)
     result = analyzer.evaluate(resources)
+    skipped = skipped_report(result.skipped, analyzer)
+    skipped_mandatory = sum(len(s["evaluations"]) for s in skipped if s["level"] in ("mandatory", "remediate"))
     described = [describe(r) for r in result.resources if not r.type.startswith("pulumi:")]
     violations = []
     for d in result.diagnostics:
@@ -115,19 +138,20 @@ def preview_stack(stack: str, analyzer, root: Path = ROOT) -> dict:
             "article": policy.framework.reference if policy else None, "stackPolicy": d.stack_policy,
         })
     return {
-        "stack": stack, "region": run.config.get("aws:region"), "role": run.config.get("appx:role"),
+        "stack": stack, "mode": mode, "region": run.config.get("aws:region"), "role": run.config.get("appx:role"),
         "resources": described,
         "violations": violations,
+        "skipped": skipped, "skippedMandatory": skipped_mandatory,
         "remediations": [{"policy": m.policy, "urn": m.urn, "resource": m.urn.split("::")[-1], "changed": m.changed()}
                          for m in result.remediations],
         "programWarnings": program_warnings,
         "mandatory": len(result.mandatory), "advisory": len(result.advisory),
-        "passed": not result.mandatory,
+        "passed": not result.mandatory and not skipped_mandatory,
     }
 
 
 def render(report: dict, pack: str, policies: int) -> str:
-    lines = [f"Stack {report['stack']} ({report['role']}, aws:region {report['region']}): "
+    lines = [f"Stack {report['stack']} ({report['role']}, aws:region {report['region']}, {report['mode']}): "
              f"{len(report['resources'])} resources, policy pack {pack} ({policies} policies)"]
     by_type: dict[str, list[dict]] = defaultdict(list)
     for r in report["resources"]:
@@ -154,9 +178,18 @@ def render(report: dict, pack: str, policies: int) -> str:
             lines.append(f"    [{v['level']}] {v['policy']} ({v['severity']}, GDPR {v['article']})")
             lines.append(f"      {v['message']}")
             lines.append(f"      fix: {v['fix']}")
+    if report["skipped"]:
+        lines.append("  Skipped evaluations (a value the rule reads is unknown at this point; CI lets it through):")
+        for s in report["skipped"]:
+            lines.append(f"    [{s['level']}] {s['policy']}: {len(s['evaluations'])} evaluation(s)")
+            for e in s["evaluations"]:
+                what = e["resource"] or "<whole stack>"
+                lines.append(f"      {what}: {e['valueType']} {e['property']} unknown"
+                             + (" (remediation)" if e["remediation"] else ""))
     verdict = "PASS" if report["passed"] else "FAIL"
     lines.append(f"  {verdict}: {report['mandatory']} mandatory, {report['advisory']} advisory violation(s), "
-                 f"{len(report['remediations'])} remediation(s)")
+                 f"{sum(len(s['evaluations']) for s in report['skipped'])} skipped "
+                 f"({report['skippedMandatory']} mandatory), {len(report['remediations'])} remediation(s)")
     return "\n".join(lines)
 
 
@@ -166,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     target.add_argument("--stack", action="append", help="stack name (Pulumi.<stack>.yaml); repeatable")
     target.add_argument("--all", action="store_true", help="every shipped stack")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--mode", choices=("update", "preview"), default="update",
+                        help="update: a deployed stack, every value known (default); preview: a first-deploy "
+                             "`pulumi preview`, outputs of created resources unknown")
     parser.add_argument("--policy-config", type=Path, help="JSON policy pack config (as for --policy-pack-config)")
     parser.add_argument("--root", type=Path, default=ROOT, help="project directory with the Pulumi.*.yaml files")
     args = parser.parse_args(argv)
@@ -182,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [s for s in stacks if s not in known]
         if unknown:
             raise ConfigError(f"Pulumi.{unknown[0]}.yaml", "<file>", "no such stack file", sorted(known))
-        reports = [preview_stack(s, analyzer, args.root) for s in stacks]
+        reports = [preview_stack(s, analyzer, args.root, args.mode) for s in stacks]
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -209,12 +245,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _print(args, reports, analyzer, passed) -> None:
     if args.json:
-        print(json.dumps({"policyPack": analyzer.pack_name, "passed": passed, "stacks": reports}, indent=2, sort_keys=True))
+        print(json.dumps({"policyPack": analyzer.pack_name, "mode": args.mode, "passed": passed, "stacks": reports},
+                         indent=2, sort_keys=True))
     else:
         for r in reports:
             print(render(r, analyzer.pack_name, len(analyzer.policies)))
-        print(f"{'PASS' if passed else 'FAIL'}: {len(reports)} stack(s), "
-              f"{sum(r['mandatory'] for r in reports)} mandatory violation(s)")
+        print(f"{'PASS' if passed else 'FAIL'} ({args.mode}): {len(reports)} stack(s), "
+              f"{sum(r['mandatory'] for r in reports)} mandatory violation(s), "
+              f"{sum(sum(len(s['evaluations']) for s in r['skipped']) for r in reports)} skipped evaluation(s)")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,13 +28,15 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
+from pulumi_policy.proxy import UnknownValueError  # noqa: E402
+
 from components.regions import EDGE_CONTROL_REGION, EU_REGIONS  # noqa: E402
 from components.residency import RESIDENCY_FILE, Residency, load_residency  # noqa: E402
 
 __all__ = [
     "EnforcementLevel", "PolicyConfigSchema", "ResourceValidationPolicy", "Severity", "StackValidationPolicy",
     "EDGE_CONTROL_REGION", "EU_REGIONS", "gdpr", "residency", "tags_of", "data_class", "region_of",
-    "short", "conf", "policy_statements", "as_list", "truthy",
+    "short", "conf", "policy_statements", "as_list", "truthy", "Unknown", "read", "derived_from",
 ]
 
 DOCS_URL = "https://github.com/appx/appx/blob/main/docs/policy.md"
@@ -97,13 +100,94 @@ def residency() -> Residency:
     return load_residency(REPO_ROOT / RESIDENCY_FILE)
 
 
+# Unknown values (preview) ---------------------------------------------------------------------
+# During a preview pulumi-policy hands over properties that are not known yet (outputs of resources
+# about to be created, and anything computed from them) and raises UnknownValueError when a rule
+# reads one; the engine then skips the rule with an advisory. A mandatory rule must not be skipped:
+# it reads values that may be unknown through `read`/`as_list`, decides from what is known (the
+# property's dependencies, `derived_from`), and otherwise fails closed (the factories below turn any
+# UnknownValueError that escapes a check into a mandatory violation naming the value).
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value not known at preview; `path` as pulumi-policy names it, e.g. `.serverSideEncryption.kmsKeyArn`."""
+
+    path: str
+
+    def __str__(self) -> str:
+        return f"<unknown {self.path}>"
+
+
+def _unknown(error: UnknownValueError) -> Unknown:
+    return Unknown("." + ".".join(error.props))
+
+
+def read(value: Any, *path: Any) -> Any:
+    """`value[path[0]][path[1]]...` without raising: None where absent, `Unknown` where not known yet."""
+    for key in path:
+        try:
+            if isinstance(value, Mapping):
+                value = value.get(key)
+            elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and isinstance(key, int):
+                value = value[key] if -len(value) <= key < len(value) else None
+            else:
+                return None
+        except UnknownValueError as error:
+            return _unknown(error)
+    return value
+
+
 def as_list(value: Any) -> list:
-    """A list of the value(s); pulumi-policy hands lists over as read-only Sequence proxies."""
+    """A list of the value(s); pulumi-policy hands lists over as read-only Sequence proxies. Elements
+    not known yet come back as `Unknown`."""
     if value is None:
         return []
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return list(value)
+        return [read(value, i) for i in range(len(value))]
     return [value]
+
+
+def derived_from(resource: Any, prop: str, types: Iterable[str] | None = None) -> list:
+    """The resources an unknown value of top-level property `prop` comes from, if every one of them is of
+    one of `types` (any type if None); else []. An unknown value can only come from the outputs of the
+    resources the property depends on, and AnalyzeStack hands over those property dependencies."""
+    wanted = frozenset(types) if types is not None else None
+    deps = list((getattr(resource, "property_dependencies", None) or {}).get(prop) or [])
+    return deps if deps and all(wanted is None or d.resource_type in wanted for d in deps) else []
+
+
+def dependency_names(resource: Any, prop: str) -> str:
+    deps = (getattr(resource, "property_dependencies", None) or {}).get(prop) or []
+    return ", ".join(short(d.urn, d.name) for d in deps) or "no resource of this stack"
+
+
+KEY_TYPES = (KMS_KEY, KMS_REPLICA_KEY)
+
+
+def unknown_source_problems(resource: Any, prop: str, value: Unknown, types: Iterable[str] | None, what: str,
+                            fix: str) -> list[str]:
+    """[] if the unknown reference `value` (in top-level property `prop`) comes only from resources of
+    `types` in this stack (so it is `what`, whatever its ARN turns out to be); else the failure."""
+    if derived_from(resource, prop, types):
+        return []
+    return [f"{value.path} is unknown at preview and comes from {dependency_names(resource, prop)}, so it cannot be "
+            f"shown to be {what}. Fix: {fix}"]
+
+
+def unknown_key_problems(resource: Any, prop: str, value: Unknown) -> list[str]:
+    """An unknown key reference is a customer-managed key if it comes only from KMS keys of this stack."""
+    return unknown_source_problems(resource, prop, value, KEY_TYPES, "a customer-managed key (only KMS keys of this "
+                                   "stack are)", "pass the arn of an aws.kms.Key or aws.kms.ReplicaKey directly (or a "
+                                   "literal key ARN)")
+
+
+def undecidable(value: Unknown | UnknownValueError, rule: str) -> str:
+    """The fail-closed message of a mandatory rule that cannot decide because a value is unknown."""
+    path = value.path if isinstance(value, Unknown) else _unknown(value).path
+    return (f"{path} is unknown at preview, so {rule} cannot decide and fails closed. Fix: make {path} known "
+            "before the deploy: a plain value in the program, or a direct output of the resource it names "
+            "(not computed inside an apply); see docs/policy.md#preview")
 
 
 def plain(value: Any) -> Any:
@@ -236,8 +320,11 @@ def resource_rule(*, name: str, description: str, article: str, title: str, seve
     def validate(args, report_violation):
         if wanted is not None and args.resource_type not in wanted:
             return
-        for problem in check(args):
-            report_violation(f"{short(args.urn, args.name)}: {problem}")
+        try:
+            for problem in check(args):
+                report_violation(f"{short(args.urn, args.name)}: {problem}")
+        except UnknownValueError as error:  # fail closed instead of being skipped
+            report_violation(f"{short(args.urn, args.name)}: {undecidable(error, name)}")
 
     return ResourceValidationPolicy(
         name=name, description=description, validate=validate, remediate=remediate,
@@ -254,11 +341,14 @@ def stack_rule(*, name: str, description: str, article: str, title: str, severit
     """A stack policy. `check(args)` yields (resource, "problem. Fix: ...") pairs; resource may be None."""
 
     def validate(args, report_violation):
-        for resource, problem in check(args):
-            if resource is None:
-                report_violation(problem)
-            else:
-                report_violation(f"{short(resource.urn, resource.name)}: {problem}", resource.urn)
+        try:
+            for resource, problem in check(args):
+                if resource is None:
+                    report_violation(problem)
+                else:
+                    report_violation(f"{short(resource.urn, resource.name)}: {problem}", resource.urn)
+        except UnknownValueError as error:  # fail closed instead of being skipped
+            report_violation(f"stack: {undecidable(error, name)}")
 
     return StackValidationPolicy(
         name=name, description=description, validate=validate, enforcement_level=level,
@@ -292,3 +382,24 @@ def depends_on(resource: Any, other: Any) -> bool:
     if any(d.urn == other.urn for d in resource.dependencies or []):
         return True
     return any(d.urn == other.urn for deps in (resource.property_dependencies or {}).values() for d in deps)
+
+
+def graph_rule(*, types: Iterable[str], check, **kwargs) -> StackValidationPolicy:
+    """A per-resource rule run as a stack policy, because it decides unknown references from property
+    dependencies, which only AnalyzeStack carries. `check(resource)` yields "problem. Fix: ..." strings
+    for each resource of `types`; an unknown value a check does not handle fails that resource closed."""
+    wanted = frozenset(types)
+    name = kwargs["name"]
+
+    def per_resource(args):
+        for resource in args.resources:
+            if resource.resource_type not in wanted:
+                continue
+            try:
+                problems = list(check(resource))
+            except UnknownValueError as error:
+                problems = [undecidable(error, name)]
+            for problem in problems:
+                yield resource, problem
+
+    return stack_rule(check=per_resource, **kwargs)

@@ -2,25 +2,42 @@
 Checkov CKV_AWS_119). Without `kmsKeyArn`, AWS uses an AWS-owned or AWS-managed key that the
 account cannot restrict, audit or schedule for deletion."""
 
-from policy.rules._common import TABLE, TABLE_REPLICA, EnforcementLevel, Severity, as_list, resource_rule, truthy
+from policy.rules._common import (
+    TABLE, TABLE_REPLICA, EnforcementLevel, Severity, Unknown, as_list, graph_rule, read, truthy, undecidable,
+    unknown_key_problems,
+)
+
+NAME = "dynamodb-cmk-encryption"
 
 
-def _check(args):
-    if args.resource_type == TABLE:
-        sse = args.props.get("serverSideEncryption") or {}
-        if not truthy(sse.get("enabled")) or not sse.get("kmsKeyArn"):
+def _check(resource):
+    props = resource.props
+    if resource.resource_type == TABLE:
+        enabled, key = read(props, "serverSideEncryption", "enabled"), read(props, "serverSideEncryption", "kmsKeyArn")
+        if isinstance(enabled, Unknown):
+            yield undecidable(enabled, NAME)
+        elif not truthy(enabled) or not key:
             yield ("is not encrypted with a customer-managed KMS key. Fix: set serverSideEncryption="
                    "{enabled: true, kmsKeyArn: <CMK ARN>}")
-        for i, replica in enumerate(as_list(args.props.get("replicas"))):
-            if not (replica or {}).get("kmsKeyArn"):
-                yield (f"replicas[{i}] ({(replica or {}).get('regionName')}) has no kmsKeyArn, so it falls back "
+        elif isinstance(key, Unknown):
+            yield from unknown_key_problems(resource, "serverSideEncryption", key)
+        for i, replica in enumerate(as_list(read(props, "replicas"))):
+            key = read(replica, "kmsKeyArn")
+            if isinstance(key, Unknown):
+                yield from unknown_key_problems(resource, "replicas", key)
+            elif not key:
+                yield (f"replicas[{i}] ({read(replica, 'regionName')}) has no kmsKeyArn, so it falls back "
                        "to the AWS-managed key. Fix: set replicas[].kmsKeyArn to a CMK in the replica's region")
-    elif not args.props.get("kmsKeyArn"):
+        return
+    key = read(props, "kmsKeyArn")
+    if isinstance(key, Unknown):
+        yield from unknown_key_problems(resource, "kmsKeyArn", key)
+    elif not key:
         yield "has no kmsKeyArn. Fix: set kmsKeyArn to a customer-managed key in the replica's region"
 
 
-POLICY = resource_rule(
-    name="dynamodb-cmk-encryption",
+POLICY = graph_rule(
+    name=NAME,
     description="DynamoDB tables and each of their replicas are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",
     severity=Severity.HIGH, level=EnforcementLevel.MANDATORY,

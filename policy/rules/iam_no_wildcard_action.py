@@ -1,7 +1,12 @@
 """Identity policies never allow `*` or `<service>:*` actions (GDPR Art. 25, data protection by
 default; CKV_AWS_49/62/63)."""
 
-from policy.rules._common import EnforcementLevel, Severity, IAM_DOCUMENT_TYPES, as_list, iam_documents, parse_document, policy_statements, resource_rule
+from policy.rules._common import (
+    IAM_DOCUMENT_TYPES, EnforcementLevel, Severity, Unknown, as_list, iam_documents, parse_document, policy_statements,
+    resource_rule, undecidable,
+)
+
+NAME = "iam-no-wildcard-action"
 
 
 def wildcard_actions(statement) -> list[str]:
@@ -16,6 +21,7 @@ def _check(args):
         for i, st in enumerate(policy_statements(doc)):
             if st.get("Effect") != "Allow":
                 continue
+            yield from (undecidable(a, NAME) for a in as_list(st.get("Action")) if isinstance(a, Unknown))
             if st.get("NotAction") is not None:
                 yield (f"{where} statement {st.get('Sid') or i} uses Allow + NotAction, which grants everything else. "
                        "Fix: list the needed actions explicitly")
@@ -26,7 +32,7 @@ def _check(args):
 
 
 POLICY = resource_rule(
-    name="iam-no-wildcard-action",
+    name=NAME,
     description="IAM policies allow only named actions (no `*`, no `service:*`, no Allow+NotAction).",
     article="Art. 25", title="Data protection by design and by default",
     severity=Severity.HIGH, level=EnforcementLevel.MANDATORY,

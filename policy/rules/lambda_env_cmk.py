@@ -1,17 +1,22 @@
 """Lambda functions that have environment variables encrypt them with a customer-managed key
 (GDPR Art. 32; CKV_AWS_173). Functions without variables are not affected."""
 
-from policy.rules._common import FUNCTION, EnforcementLevel, Severity, resource_rule
+from policy.rules._common import FUNCTION, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
 
 
-def _check(args):
-    variables = (args.props.get("environment") or {}).get("variables") or {}
-    if variables and not args.props.get("kmsKeyArn"):
+def _check(resource):
+    variables = read(resource.props, "environment", "variables")
+    key = read(resource.props, "kmsKeyArn")
+    if not variables:  # an unknown variables map counts as variables
+        return
+    if isinstance(key, Unknown):
+        yield from unknown_key_problems(resource, "kmsKeyArn", key)
+    elif not key:
         yield ("has environment variables encrypted only with the AWS-managed key. Fix: set kmsKeyArn to a "
                "customer-managed key")
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="lambda-env-cmk-encryption",
     description="Lambda environment variables, if any, are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",

@@ -1,15 +1,24 @@
 """Every latency-routed Route 53 record has a health check, so a lost region drops out of DNS
 (GDPR Art. 32(1)(b)/(c): availability and timely restoration)."""
 
-from policy.rules._common import HEALTH_CHECK, RECORD, EnforcementLevel, Severity, as_list, depends_on, stack_rule
+from policy.rules._common import (
+    HEALTH_CHECK, RECORD, EnforcementLevel, Severity, Unknown, as_list, depends_on, read, stack_rule,
+    unknown_source_problems,
+)
 
 
 def _check(args):
     checks = [r for r in args.resources if r.resource_type == HEALTH_CHECK]
     for record in (r for r in args.resources if r.resource_type == RECORD):
-        if not as_list(record.props.get("latencyRoutingPolicies")):
+        if not as_list(read(record.props, "latencyRoutingPolicies")):
             continue
-        if not record.props.get("healthCheckId"):
+        health_check = read(record.props, "healthCheckId")
+        if isinstance(health_check, Unknown):  # at preview: the id of a health check this stack creates
+            for problem in unknown_source_problems(record, "healthCheckId", health_check, (HEALTH_CHECK,),
+                                                   "a Route 53 health check of this stack",
+                                                   "set healthCheckId to a route53.HealthCheck's id"):
+                yield record, problem
+        elif not health_check:
             yield record, ("is latency-routed without a health check, so traffic keeps flowing to a failed region. "
                            "Fix: set healthCheckId to a route53.HealthCheck on the region's /health")
         elif checks and not any(depends_on(record, c) for c in checks):

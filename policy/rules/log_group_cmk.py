@@ -1,14 +1,17 @@
 """CloudWatch log groups are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_158)."""
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, resource_rule
+from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
 
 
-def _check(args):
-    if not args.props.get("kmsKeyId"):
+def _check(resource):
+    key = read(resource.props, "kmsKeyId")
+    if isinstance(key, Unknown):
+        yield from unknown_key_problems(resource, "kmsKeyId", key)
+    elif not key:
         yield "is not encrypted with a customer-managed KMS key. Fix: set kmsKeyId to a CMK ARN in its region"
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="log-group-cmk-encryption",
     description="CloudWatch log groups are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",

@@ -1,18 +1,20 @@
 """SNS topics, if ever used, are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_26)."""
 
-from policy.rules._common import SNS_TOPIC, EnforcementLevel, Severity, resource_rule
+from policy.rules._common import SNS_TOPIC, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
 
 AWS_MANAGED = "alias/aws/sns"
 
 
-def _check(args):
-    key = args.props.get("kmsMasterKeyId")
-    if not key or key == AWS_MANAGED:
+def _check(resource):
+    key = read(resource.props, "kmsMasterKeyId")
+    if isinstance(key, Unknown):
+        yield from unknown_key_problems(resource, "kmsMasterKeyId", key)
+    elif not key or key == AWS_MANAGED:
         yield ("is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN "
                f"(not {AWS_MANAGED})")
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="sns-cmk-encryption",
     description="SNS topics are encrypted with a customer-managed KMS key.",
     article="Art. 32", title="Security of processing (encryption)",

@@ -4,13 +4,20 @@ Art. 32(1)(b)/(c): a poison message must not be lost or retried forever)."""
 import json
 from collections.abc import Mapping
 
-from policy.rules._common import num, QUEUE, EnforcementLevel, Severity, conf, depends_on, int_schema, stack_rule
+from policy.rules._common import (
+    QUEUE, EnforcementLevel, Severity, Unknown, conf, depends_on, int_schema, num, read, stack_rule, undecidable,
+)
+
+NAME = "sqs-dead-letter-queue"
 
 DEFAULT_MAX_RECEIVE = 10
 
 
-def redrive(props) -> Mapping | None:
-    value = props.get("redrivePolicy")
+def redrive(props) -> Mapping | Unknown | None:
+    """The redrive policy as a mapping; `Unknown` at preview if the program computes it from an output."""
+    value = read(props, "redrivePolicy")
+    if isinstance(value, Unknown):
+        return value
     if isinstance(value, str):
         try:
             value = json.loads(value)
@@ -22,7 +29,7 @@ def redrive(props) -> Mapping | None:
 def dlq_targets(queue, queues) -> list:
     """The queues of the stack that `queue`'s redrive policy points at."""
     policy = redrive(queue.props) or {}
-    arn = str(policy.get("deadLetterTargetArn") or "")
+    arn = "" if isinstance(policy, Unknown) else str(read(policy, "deadLetterTargetArn") or "")
     found = []
     for other in queues:
         if other.urn == queue.urn:
@@ -39,7 +46,8 @@ REDRIVE_ALLOW_POLICY = "aws:sqs/redriveAllowPolicy:RedriveAllowPolicy"
 
 def _queue_of(policy_resource, queues):
     """The queue a standalone RedrivePolicy / RedriveAllowPolicy resource applies to."""
-    url = str(policy_resource.props.get("queueUrl") or "")
+    url = read(policy_resource.props, "queueUrl")  # unknown at preview: matched by dependency below
+    url = url if isinstance(url, str) else ""
     for q in queues:
         name = q.props.get("name") or q.name
         if url and name and url.endswith(f"/{name}"):
@@ -60,7 +68,7 @@ def effective_redrive(queue, resources, queues) -> Mapping | None:
 
 
 def dead_letter_queues(queues, resources=()) -> set[str]:
-    dlqs = {q.urn for q in queues if q.props.get("redriveAllowPolicy")}
+    dlqs = {q.urn for q in queues if read(q.props, "redriveAllowPolicy")}
     for r in resources:
         if r.resource_type == REDRIVE_ALLOW_POLICY:
             q = _queue_of(r, queues)
@@ -80,6 +88,9 @@ def _check(args):
         if q.urn in dlqs:
             continue
         policy = effective_redrive(q, args.resources, queues)
+        if isinstance(policy, Unknown):
+            yield q, undecidable(policy, NAME)
+            continue
         if not policy or not policy.get("deadLetterTargetArn"):
             yield q, ("has no dead-letter queue. Fix: set redrivePolicy={deadLetterTargetArn: <DLQ ARN>, "
                       f"maxReceiveCount: <= {limit}}} (or mark a DLQ with redriveAllowPolicy)")
@@ -92,7 +103,7 @@ def _check(args):
 
 
 POLICY = stack_rule(
-    name="sqs-dead-letter-queue",
+    name=NAME,
     description="Every SQS queue that is not a dead-letter queue has a redrive policy to one.",
     article="Art. 32(1)(b)", title="Security of processing (integrity and resilience)",
     severity=Severity.MEDIUM, level=EnforcementLevel.MANDATORY,
