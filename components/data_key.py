@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulumi
@@ -23,19 +24,26 @@ class RegionalDataKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("appx:security:RegionalDataKey", name, None, opts)
-        policy = pulumi.Output.from_input(args.account_id).apply(lambda account: json.dumps(_key_policy(account, args.region)))
-        key = aws.kms.Key(
-            name,
-            description=f"Application X data at rest in {args.region}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy,
-            tags={"app": "appx", "purpose": "data-at-rest"},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
+        key = rotating_key(name, f"Application X data at rest in {args.region}", "data-at-rest",
+                           args.account_id, lambda account: _key_policy(account, args.region), self)
         aws.kms.Alias(name, name=ALIAS, target_key_id=key.key_id, opts=pulumi.ResourceOptions(parent=self))
         self.arn = key.arn
         self.register_outputs({"arn": self.arn})
+
+
+def rotating_key(name: str, description: str, purpose: str, account_id: pulumi.Input[str],
+                 policy: Callable[[str], dict], parent: pulumi.Resource) -> aws.kms.Key:
+    """A customer-managed symmetric key of this project: yearly rotation, 30-day deletion window,
+    the key policy built from the account id, tagged with what it is for."""
+    return aws.kms.Key(
+        name,
+        description=description,
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=pulumi.Output.from_input(account_id).apply(lambda account: json.dumps(policy(account))),
+        tags={"app": "appx", "purpose": purpose},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
 
 
 def account_administers(account: str) -> dict:

@@ -7,13 +7,11 @@ CloudWatch Logs for the edge function's log group only."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 
-from components.data_key import account_administers, logs_may_encrypt
+from components.data_key import account_administers, logs_may_encrypt, rotating_key
 
 # Tag the policy pack recognises (eu-regions carve-out, kms-key-rotation applies as to any key).
 EDGE_LOGS_PURPOSE = "edge-logs"
@@ -31,21 +29,13 @@ class EdgeLogKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeLogKeyArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("appx:edge:EdgeLogKey", name, None, opts)
-        policy = pulumi.Output.from_input(args.account_id).apply(lambda account: json.dumps({
-            "Version": "2012-10-17",
-            "Statement": [
+        key = rotating_key(
+            name, f"Application X Lambda@Edge logs in {args.region}", EDGE_LOGS_PURPOSE, args.account_id,
+            lambda account: {"Version": "2012-10-17", "Statement": [
                 account_administers(account),
                 logs_may_encrypt(account, args.region, f"log-group:{args.log_group_name}"),
-            ],
-        }))
-        key = aws.kms.Key(
-            name,
-            description=f"Application X Lambda@Edge logs in {args.region}",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=policy,
-            tags={"app": "appx", "purpose": EDGE_LOGS_PURPOSE},
-            opts=pulumi.ResourceOptions(parent=self),
+            ]},
+            self,
         )
         self.arn = key.arn
         self.register_outputs({"arn": self.arn})
