@@ -3,23 +3,12 @@ replica region adds a `TableReplica` encrypted with its own regional CMK."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    data_class: str  # restricted | personal | public
-    hash_key: str
-    range_key: str | None = None
-    # (index name, hash key, range key) - all string attributes
-    indexes: tuple[tuple[str, str, str], ...] = ()
-    stream: bool = False
-    ttl_attribute: str | None = None
-    tags: dict = field(default_factory=dict)
+from components.table_spec import TableSpec
 
 
 @dataclass

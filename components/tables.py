@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from components.global_table import TableSpec
+from components.table_spec import TableSpec
 from components.residency import ResidencyZone
 
 if TYPE_CHECKING:

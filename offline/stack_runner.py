@@ -226,6 +226,32 @@ class _Mocks(pulumi_mocks.Mocks):
         return {}
 
 
+# pulumi-aws accepts `string | PolicyDocument` for these properties and JSON-encodes an object in its
+# Check (tfbridge.TransformJSONDocument); an object holding an unknown becomes one unknown string.
+# The engine hands the policy pack the inputs after Check, so the pack never sees the object.
+JSON_DOCUMENTS = {
+    "aws:iam/policy:Policy": ("policy",),
+    "aws:iam/rolePolicy:RolePolicy": ("policy",),
+    "aws:iam/userPolicy:UserPolicy": ("policy",),
+    "aws:iam/groupPolicy:GroupPolicy": ("policy",),
+    "aws:iam/role:Role": ("assumeRolePolicy",),
+    "aws:kms/key:Key": ("policy",),
+    "aws:kms/keyPolicy:KeyPolicy": ("policy",),
+    "aws:sqs/queuePolicy:QueuePolicy": ("policy",),
+}
+
+
+def provider_checked(type_: str, inputs: dict) -> dict:
+    """Inputs as the provider's Check returns them: policy-document objects JSON-encoded, or unknown."""
+    checked = dict(inputs)
+    for key in JSON_DOCUMENTS.get(type_, ()):
+        value = checked.get(key)
+        if isinstance(value, (dict, list)):
+            text = json.dumps(value)
+            checked[key] = UNKNOWN if UNKNOWN in text else text
+    return checked
+
+
 def _planned_state(inputs, created):
     """What the engine answers for a create during preview: every input as given (unknowns stay
     unknown), every attribute only the create would compute replaced by the UNKNOWN sentinel
@@ -255,7 +281,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         _ensure_event_loop()
         urn = self.make_urn(request.parent, request.type, request.name)
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
-        inputs = _sentinels(inputs)
+        inputs = provider_checked(request.type, _sentinels(inputs))
         resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
             resource_id=request.importId, custom=request.custom or False))

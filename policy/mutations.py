@@ -1,11 +1,18 @@
 """Mutation suite: break each rule on a real stack's registered resources and check the pack
-notices. Usage: `python -m policy.mutations [--stack S ...] [--json]`; exit 0 only at 100 %.
+notices. Usage: `python -m policy.mutations [--mode update|preview] [--stack S ...] [--json]`;
+exit 0 only at 100 % in every mode run (default: both).
 
 Every mutation starts from what the program registers under mocks (`offline.stack_runner`), changes
 one thing the way a careless edit would (a replica moved to eu-west-2, a log group without
 retention, TLSv1 on CloudFront, an IAM `*` action, ...), evaluates the real pack through the
 analyzer servicer and counts the mutation as killed when the targeted rule reports it: a violation
 or, for a remediable rule at level `remediate`, a remediation of that resource.
+
+Every mutation runs under both modes of `offline.stack_runner`: `update` (every value known) and
+`preview` (a first-deploy preview: outputs of created resources unknown). A skipped evaluation is
+never a kill. Some mutations exist only at preview: they hide a security-relevant value in an
+unknown (an IAM document built inside an apply, a key reference that comes from something other
+than a KMS key) and check that the rule still decides, or fails closed.
 """
 
 from __future__ import annotations
@@ -23,6 +30,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from policy.analyzer import OfflineAnalyzer, Provider, Resource, from_stack_run  # noqa: E402
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE as UNKNOWN  # noqa: E402  (the engine's sentinel)
+
+MODES = ("update", "preview")
 
 CELL, HOME, GLOBAL = "eu-central-1", "eu-west-1", "global"  # HOME owns the zone 'eu' table and key
 
@@ -330,15 +340,136 @@ def m_latency_no_health_check(rs):
     return r.name
 
 
+# Preview-only: a value the rule needs is unknown, as a first `pulumi preview` hands it over.
+
+def computed_from(r: Resource, prop: str, source: Resource) -> None:
+    """`prop` of `r` now comes from an output of `source` (unknown at preview, dependency recorded)."""
+    r.property_dependencies[prop] = [source.urn]
+    r.dependencies = sorted({*r.dependencies, source.urn})
+
+
+def m_iam_document_in_apply(rs):
+    p = find(rs, "aws:iam/rolePolicy:RolePolicy")
+    p.props["policy"] = UNKNOWN  # the statements built inside an apply over a table's arn
+    computed_from(p, "policy", find(rs, "aws:dynamodb/table:Table"))
+    return p.name
+
+
+def m_table_key_from_log_group(rs):
+    t = find(rs, "aws:dynamodb/table:Table")
+    t.props["serverSideEncryption"] = {"enabled": True, "kmsKeyArn": UNKNOWN}
+    computed_from(t, "serverSideEncryption", find(rs, "aws:cloudwatch/logGroup:LogGroup"))
+    return t.name
+
+
+def m_queue_key_from_topic(rs):
+    q = find(rs, "aws:sqs/queue:Queue")
+    q.props["kmsMasterKeyId"] = UNKNOWN
+    computed_from(q, "kmsMasterKeyId", find(rs, "aws:sns/topic:Topic"))
+    return q.name
+
+
+def m_redrive_in_apply(rs):
+    q = find(rs, "aws:sqs/queue:Queue", lambda r: bool(r.props.get("redrivePolicy")))
+    q.props["redrivePolicy"] = UNKNOWN  # maxReceiveCount hidden with the DLQ's arn inside an apply
+    return q.name
+
+
+def m_waf_from_certificate(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props["webAclId"] = UNKNOWN
+    computed_from(d, "webAclId", find(rs, "aws:acm/certificate:Certificate"))
+    return d.name
+
+
+def m_health_check_from_certificate(rs):
+    r = find(rs, "aws:route53/record:Record", lambda r: bool(r.props.get("latencyRoutingPolicies")))
+    r.props["healthCheckId"] = UNKNOWN
+    computed_from(r, "healthCheckId", find(rs, "aws:acm/certificate:Certificate"))
+    return r.name
+
+
+# Both modes: a label that lies about what a copy holds.
+
+def m_restricted_replica_relabelled_and_moved(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["tags"] = {**r.props["tags"], "data-class": "personal"}
+    r.props["tags"].pop("residency-zone", None)
+    r.props["region"] = "eu-north-1"  # EU, outside zone 'eu': only the derived identity tells
+    return r.name
+
+
+def m_replica_relabelled(rs):
+    r = find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted"))
+    r.props["tags"] = {**r.props["tags"], "data-class": "personal"}
+    return r.name
+
+
+def m_replica_key_relabelled_and_moved(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("purpose", "field-encryption"))
+    k.props["tags"] = {"app": "appx"}
+    k.props["region"] = "eu-south-1"
+    return k.name
+
+
+def m_replica_key_other_zone(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("residency-zone", "eu"))
+    k.props["tags"] = {**k.props["tags"], "residency-zone": "de"}
+    return k.name
+
+
+# Both modes: a known value that only looks right.
+
+def m_table_aws_managed_key(rs):
+    t = find(rs, "aws:dynamodb/table:Table")
+    t.props["serverSideEncryption"] = {"enabled": True, "kmsKeyArn": "alias/aws/dynamodb"}
+    t.property_dependencies.pop("serverSideEncryption", None)
+    return t.name
+
+
+def m_kms_key_wildcard_without_alias(rs):
+    p = find(rs, "aws:iam/rolePolicy:RolePolicy", lambda r: "kms:ResourceAliases" in str(r.props.get("policy")))
+    policy = json.loads(p.props["policy"])
+    for st in policy["Statement"]:
+        st.get("Condition", {}).pop("ForAnyValue:StringEquals", None)
+    p.props["policy"] = json.dumps(policy)
+    return p.name
+
+
 @dataclass(frozen=True)
 class Mutation:
     rule: str
     stack: str
     what: str
     apply: Callable[[list[Resource]], str]
+    modes: tuple[str, ...] = MODES
 
 
 MUTATIONS = [
+    Mutation("restricted-data-residency", CELL, "restricted TableReplica relabelled personal, untagged zone, moved "
+             "to eu-north-1", m_restricted_replica_relabelled_and_moved),
+    Mutation("data-class-propagation", CELL, "restricted TableReplica tagged data-class personal", m_replica_relabelled),
+    Mutation("field-key-residency", CELL, "field-key replica stripped of its tags and moved to eu-south-1",
+             m_replica_key_relabelled_and_moved),
+    Mutation("data-class-propagation", CELL, "zone 'eu' field-key replica tagged residency-zone=de", m_replica_key_other_zone),
+    Mutation("iam-no-wildcard-action", CELL, "IAM document built inside an apply (unknown at preview)",
+             m_iam_document_in_apply, ("preview",)),
+    Mutation("iam-data-actions-scoped", CELL, "IAM document built inside an apply (unknown at preview)",
+             m_iam_document_in_apply, ("preview",)),
+    Mutation("iam-data-actions-scoped", CELL, "kms actions on key/* without the kms:ResourceAliases condition",
+             m_kms_key_wildcard_without_alias),
+    Mutation("dynamodb-cmk-encryption", HOME, "table key reference computed from a log group, not a KMS key",
+             m_table_key_from_log_group, ("preview",)),
+    Mutation("dynamodb-cmk-encryption", HOME, "table encrypted with the AWS-managed alias/aws/dynamodb",
+             m_table_aws_managed_key),
+    Mutation("sqs-cmk-encryption", CELL, "queue key reference computed from an SNS topic, not a KMS key",
+             m_queue_key_from_topic, ("preview",)),
+    Mutation("sqs-dead-letter-queue", CELL, "redrive policy built inside an apply (maxReceiveCount unknown)",
+             m_redrive_in_apply, ("preview",)),
+    Mutation("cloudfront-waf", GLOBAL, "webAclId computed from a certificate, not a WAF web ACL",
+             m_waf_from_certificate, ("preview",)),
+    Mutation("latency-records-health-checked", GLOBAL, "healthCheckId computed from a certificate",
+             m_health_check_from_certificate, ("preview",)),
     Mutation("eu-regions", HOME, "personal table created through a London (eu-west-2) provider", m_table_london),
     Mutation("eu-regions", GLOBAL, "Lambda@Edge function given environment variables (no longer edge-shaped)", m_edge_env),
     Mutation("eu-regions", CELL, "restricted TableReplica moved to eu-west-2", m_replica_london),
@@ -387,63 +518,79 @@ MUTATIONS = [
 @dataclass
 class Outcome:
     mutation: Mutation
+    mode: str
     killed: bool
     detail: str
 
 
 def run_mutations(stacks: dict[str, list[Resource]] | None = None, analyzer: OfflineAnalyzer | None = None,
-                  only: list[str] | None = None) -> list[Outcome]:
+                  only: list[str] | None = None, mode: str = "update") -> list[Outcome]:
+    """Every mutation of `mode` applied to the stacks as that mode sees them (`stacks`: already loaded)."""
     analyzer = analyzer or OfflineAnalyzer()
+    mutations = [m for m in MUTATIONS if mode in m.modes and (not only or m.stack in only)]
     if stacks is None:
-        stacks = load_stacks(sorted({m.stack for m in MUTATIONS if not only or m.stack in only}))
+        stacks = load_stacks(sorted({m.stack for m in mutations}), mode)
     outcomes = []
-    for m in MUTATIONS:
+    for m in mutations:
         if m.stack not in stacks:
             continue
         resources = copy.deepcopy(stacks[m.stack])
         try:
             target = m.apply(resources)
         except NoTarget as exc:
-            outcomes.append(Outcome(m, False, f"mutation found no target: {exc}"))
+            outcomes.append(Outcome(m, mode, False, f"mutation found no target: {exc}"))
             continue
         result = analyzer.evaluate(resources)
         hits = [d for d in result.diagnostics if d.policy == m.rule and d.urn.endswith(f"::{target}")]
         fixes = [r for r in result.remediations if r.policy == m.rule and r.urn.endswith(f"::{target}")]
         if hits:
-            outcomes.append(Outcome(m, True, f"{hits[0].level}: {hits[0].message}"))
+            outcomes.append(Outcome(m, mode, True, f"{hits[0].level}: {hits[0].message}"))
         elif fixes:
-            outcomes.append(Outcome(m, True, f"remediated: {fixes[0].changed()}"))
+            outcomes.append(Outcome(m, mode, True, f"remediated: {fixes[0].changed()}"))
         else:
-            outcomes.append(Outcome(m, False, f"survived; other reports: {sorted({d.policy for d in result.diagnostics})}"))
+            skipped = sorted({f"{k.policy} {k.property}" for k in result.skipped})
+            outcomes.append(Outcome(m, mode, False, f"survived; other reports: {sorted({d.policy for d in result.diagnostics})}"
+                                    + (f"; skipped: {skipped}" if skipped else "")))
     return outcomes
 
 
-def load_stacks(names: list[str]) -> dict[str, list[Resource]]:
+def load_stacks(names: list[str], mode: str = "update") -> dict[str, list[Resource]]:
     from offline.stack_runner import run_stack
 
-    return {name: from_stack_run(run_stack(name)) for name in names}
+    return {name: from_stack_run(run_stack(name, mode=mode)) for name in names}
+
+
+def kill_rate(outcomes: list[Outcome]) -> str:
+    killed = sum(o.killed for o in outcomes)
+    rate = 100.0 * killed / len(outcomes) if outcomes else 0.0
+    return f"{killed}/{len(outcomes)} = {rate:.1f}% over {len({o.mutation.rule for o in outcomes})} rules"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policy.mutations", description=__doc__.splitlines()[0])
+    parser.add_argument("--mode", action="append", choices=MODES, help="update and/or preview (default: both)")
     parser.add_argument("--stack", action="append", help="only mutations of this stack (repeatable)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    outcomes = run_mutations(only=args.stack)
-    killed = sum(o.killed for o in outcomes)
-    rules = {o.mutation.rule for o in outcomes}
-    rate = 100.0 * killed / len(outcomes) if outcomes else 0.0
+    analyzer = OfflineAnalyzer()
+    by_mode = {mode: run_mutations(analyzer=analyzer, only=args.stack, mode=mode) for mode in (args.mode or MODES)}
     if args.json:
-        print(json.dumps({"killed": killed, "total": len(outcomes), "killRate": rate, "rules": len(rules),
-                          "mutations": [{"rule": o.mutation.rule, "stack": o.mutation.stack, "what": o.mutation.what,
-                                         "killed": o.killed, "detail": o.detail} for o in outcomes]}, indent=2))
+        print(json.dumps({mode: {
+            "killed": sum(o.killed for o in outcomes), "total": len(outcomes),
+            "killRate": 100.0 * sum(o.killed for o in outcomes) / len(outcomes) if outcomes else 0.0,
+            "mutations": [{"rule": o.mutation.rule, "stack": o.mutation.stack, "what": o.mutation.what,
+                           "killed": o.killed, "detail": o.detail} for o in outcomes]}
+            for mode, outcomes in by_mode.items()}, indent=2))
     else:
-        for o in outcomes:
-            print(f"{'KILLED ' if o.killed else 'SURVIVED'} {o.mutation.rule:32} {o.mutation.stack:13} {o.mutation.what}")
-            if not o.killed:
-                print(f"         {o.detail}")
-        print(f"kill rate: {killed}/{len(outcomes)} = {rate:.1f}% over {len(rules)} rules")
-    return 0 if outcomes and killed == len(outcomes) else 1
+        for mode, outcomes in by_mode.items():
+            for o in outcomes:
+                print(f"{'KILLED ' if o.killed else 'SURVIVED'} [{mode}] {o.mutation.rule:32} {o.mutation.stack:13} "
+                      f"{o.mutation.what}")
+                if not o.killed:
+                    print(f"         {o.detail}")
+        for mode, outcomes in by_mode.items():
+            print(f"kill rate ({mode}): {kill_rate(outcomes)}")
+    return 0 if all(outcomes and all(o.killed for o in outcomes) for outcomes in by_mode.values()) else 1
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from pulumi_policy import (  # noqa: E402
     StackValidationPolicy,
 )
 
+from pulumi_policy import proxy as _proxy  # noqa: E402
 from pulumi_policy.proxy import UnknownValueError  # noqa: E402
 
 from components.regions import EDGE_CONTROL_REGION, EU_REGIONS  # noqa: E402
@@ -119,6 +120,17 @@ class Unknown:
         return f"<unknown {self.path}>"
 
 
+_SENTINELS = frozenset({_proxy.UNKNOWN_STRING_VALUE, _proxy.UNKNOWN_NUMBER_VALUE, _proxy.UNKNOWN_BOOLEAN_VALUE,
+                        _proxy.UNKNOWN_ARRAY_VALUE, _proxy.UNKNOWN_OBJECT_VALUE, _proxy.UNKNOWN_ASSET_VALUE,
+                        _proxy.UNKNOWN_ARCHIVE_VALUE})
+
+
+def raw_unknown(value: Any) -> bool:
+    """An unknown as a remediation sees it: pulumi-policy's Remediate wraps properties for secrets
+    only, so unknowns arrive there as the raw sentinel strings instead of raising."""
+    return isinstance(value, str) and value in _SENTINELS
+
+
 def _unknown(error: UnknownValueError) -> Unknown:
     return Unknown("." + ".".join(error.props))
 
@@ -163,6 +175,24 @@ def dependency_names(resource: Any, prop: str) -> str:
 
 
 KEY_TYPES = (KMS_KEY, KMS_REPLICA_KEY)
+
+
+def aws_managed_key(value: Any) -> bool:
+    """A reference to an AWS-managed key (`alias/aws/<service>`, as alias name or alias ARN): not a CMK."""
+    return isinstance(value, str) and (value.startswith("alias/aws/") or ":alias/aws/" in value)
+
+
+def key_problems(resource: Any, prop: str, value: Any, missing: str) -> list[str]:
+    """Why a key reference (top-level property `prop`) is not a customer-managed key, if it is not:
+    `missing` when absent, the AWS-managed alias it names, or an unknown that no KMS key of the stack
+    explains."""
+    if isinstance(value, Unknown):
+        return unknown_key_problems(resource, prop, value)
+    if not value:
+        return [missing]
+    if aws_managed_key(value):
+        return [f"uses the AWS-managed key {value}. Fix: use a customer-managed key (an aws.kms.Key's arn)"]
+    return []
 
 
 def unknown_source_problems(resource: Any, prop: str, value: Unknown, types: Iterable[str] | None, what: str,

@@ -4,25 +4,35 @@ primary key's zone (GDPR Art. 30: no personal-data resource without a classifica
 record of processing stays true)."""
 
 from policy.rules._common import (
-    KMS_KEY, KMS_REPLICA_KEY, QUEUE, TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel, Severity, data_class,
-    depends_on, rank, stack_rule, tags_of,
+    DATA_CLASS_TAG, QUEUE, ZONE_TAG, EnforcementLevel, Severity, data_class, rank, stack_rule, tags_of,
 )
+from policy.rules._lineage import copied_identity
 from policy.rules.sqs_dead_letter_queue import dlq_targets, redrive
 
 
+def _label_problems(resource):
+    """A copy's tags that disagree with what it copies (its identity is derived, the tags are labels)."""
+    identity = copied_identity(resource)
+    if identity is None:
+        return
+    tags = tags_of(resource.props)
+    if DATA_CLASS_TAG in tags and tags[DATA_CLASS_TAG] != identity.data_class:
+        yield (f"is tagged {DATA_CLASS_TAG}={tags[DATA_CLASS_TAG]} but copies {identity.source}, whose data class is "
+               f"{identity.data_class}. Fix: tag it {DATA_CLASS_TAG}={identity.data_class} (the class of its source)")
+    if ZONE_TAG in tags and identity.zones and tags[ZONE_TAG] not in identity.zones:
+        derived = " or ".join(identity.zones)
+        yield (f"is tagged {ZONE_TAG}={tags[ZONE_TAG]} but copies {identity.source}, whose residency zone is "
+               f"{derived}. Fix: tag it {ZONE_TAG}={derived} (the zone of its source)")
+    elif ZONE_TAG in tags and not identity.zones:
+        yield (f"is tagged {ZONE_TAG}={tags[ZONE_TAG]} but copies {identity.source}, which holds no restricted data "
+               f"of any zone. Fix: remove the {ZONE_TAG} tag")
+
+
 def _check(args):
-    resources = args.resources
-    tables = [r for r in resources if r.resource_type == TABLE]
-    for replica in (r for r in resources if r.resource_type == TABLE_REPLICA):
-        for table in tables:
-            if depends_on(replica, table) and data_class(replica.props) != data_class(table.props):
-                yield replica, (f"replicates {table.name!r} (data-class {data_class(table.props)}) but is tagged "
-                                f"data-class {data_class(replica.props)}. Fix: tag the replica "
-                                f"data-class={data_class(table.props)}")
-            if depends_on(replica, table) and tags_of(replica.props).get(ZONE_TAG) != tags_of(table.props).get(ZONE_TAG):
-                yield replica, (f"replicates {table.name!r} of zone {tags_of(table.props).get(ZONE_TAG)!r} but is tagged "
-                                f"zone {tags_of(replica.props).get(ZONE_TAG)!r}. Fix: copy the table's residency-zone tag")
-    queues = [r for r in resources if r.resource_type == QUEUE]
+    for resource in args.resources:
+        for problem in _label_problems(resource):
+            yield resource, problem
+    queues = [r for r in args.resources if r.resource_type == QUEUE]
     for source in queues:
         if not redrive(source.props) or data_class(source.props) is None:
             continue
@@ -30,20 +40,15 @@ def _check(args):
             if rank(data_class(dlq.props)) < rank(data_class(source.props)):
                 yield dlq, (f"receives failed messages of {source.name!r} (data-class {data_class(source.props)}) but is "
                             f"classified {data_class(dlq.props)}. Fix: tag the DLQ data-class={data_class(source.props)}")
-    primaries = [r for r in resources if r.resource_type == KMS_KEY]
-    for replica in (r for r in resources if r.resource_type == KMS_REPLICA_KEY):
-        for primary in primaries:
-            if depends_on(replica, primary) and tags_of(replica.props).get(ZONE_TAG) != tags_of(primary.props).get(ZONE_TAG):
-                yield replica, (f"replicates key {primary.name!r} of zone {tags_of(primary.props).get(ZONE_TAG)!r} but is "
-                                f"tagged zone {tags_of(replica.props).get(ZONE_TAG)!r}. Fix: copy the primary key's "
-                                "residency-zone tag")
 
 
 POLICY = stack_rule(
     name="data-class-propagation",
-    description="Replicas and dead-letter queues carry at least the classification (and zone) of their source.",
+    description=("Copies (table replicas, replica keys, stream mappings) are labelled with the class and zone "
+                 "derived from their source; dead-letter queues are classified at least as high as their source."),
     article="Art. 30", title="Records of processing activities",
     severity=Severity.HIGH, level=EnforcementLevel.MANDATORY,
-    remediation_steps="Tag replicas and DLQs with the data-class (and residency-zone) of the resource they copy.",
+    remediation_steps=("Tag replicas, replica keys and stream mappings with the data-class and residency-zone of "
+                       "what they copy (or not at all), and DLQs with at least their source queue's data-class."),
     check=_check,
 )

@@ -3,8 +3,8 @@ Checkov CKV_AWS_119). Without `kmsKeyArn`, AWS uses an AWS-owned or AWS-managed 
 account cannot restrict, audit or schedule for deletion."""
 
 from policy.rules._common import (
-    TABLE, TABLE_REPLICA, EnforcementLevel, Severity, Unknown, as_list, graph_rule, read, truthy, undecidable,
-    unknown_key_problems,
+    TABLE, TABLE_REPLICA, EnforcementLevel, Severity, Unknown, as_list, graph_rule, key_problems, read, truthy,
+    undecidable,
 )
 
 NAME = "dynamodb-cmk-encryption"
@@ -16,24 +16,20 @@ def _check(resource):
         enabled, key = read(props, "serverSideEncryption", "enabled"), read(props, "serverSideEncryption", "kmsKeyArn")
         if isinstance(enabled, Unknown):
             yield undecidable(enabled, NAME)
-        elif not truthy(enabled) or not key:
+        elif not truthy(enabled):
             yield ("is not encrypted with a customer-managed KMS key. Fix: set serverSideEncryption="
                    "{enabled: true, kmsKeyArn: <CMK ARN>}")
-        elif isinstance(key, Unknown):
-            yield from unknown_key_problems(resource, "serverSideEncryption", key)
+        else:
+            yield from key_problems(resource, "serverSideEncryption", key,
+                                    "is not encrypted with a customer-managed KMS key. Fix: set serverSideEncryption="
+                                    "{enabled: true, kmsKeyArn: <CMK ARN>}")
         for i, replica in enumerate(as_list(read(props, "replicas"))):
-            key = read(replica, "kmsKeyArn")
-            if isinstance(key, Unknown):
-                yield from unknown_key_problems(resource, "replicas", key)
-            elif not key:
-                yield (f"replicas[{i}] ({read(replica, 'regionName')}) has no kmsKeyArn, so it falls back "
-                       "to the AWS-managed key. Fix: set replicas[].kmsKeyArn to a CMK in the replica's region")
+            yield from key_problems(resource, "replicas", read(replica, "kmsKeyArn"),
+                                    f"replicas[{i}] ({read(replica, 'regionName')}) has no kmsKeyArn, so it falls back "
+                                    "to the AWS-managed key. Fix: set replicas[].kmsKeyArn to a CMK in the replica's region")
         return
-    key = read(props, "kmsKeyArn")
-    if isinstance(key, Unknown):
-        yield from unknown_key_problems(resource, "kmsKeyArn", key)
-    elif not key:
-        yield "has no kmsKeyArn. Fix: set kmsKeyArn to a customer-managed key in the replica's region"
+    yield from key_problems(resource, "kmsKeyArn", read(props, "kmsKeyArn"),
+                            "has no kmsKeyArn. Fix: set kmsKeyArn to a customer-managed key in the replica's region")
 
 
 POLICY = graph_rule(

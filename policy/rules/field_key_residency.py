@@ -2,32 +2,38 @@
 the regions of their zone, so no region outside the zone can decrypt (GDPR Art. 44, Art. 32)."""
 
 from policy.rules._common import (
-    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, EnforcementLevel, Severity, region_of,
-    resource_rule, tags_of,
+    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, EnforcementLevel, Severity, graph_rule, residency,
+    resource_region, tags_of,
 )
+from policy.rules._lineage import copied_identity
 from policy.rules.restricted_residency import zone_problem
 
 
-def _check(args):
-    if args.resource_type == KMS_KEY and tags_of(args.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION:
-        return
-    if args.resource_type == KMS_REPLICA_KEY and tags_of(args.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION \
-            and "residency-zone" not in tags_of(args.props):
-        yield (f"is a replica key without `{PURPOSE_TAG}` / `residency-zone` tags, so its residency cannot be "
-               f"checked. Fix: tag it `{PURPOSE_TAG}={FIELD_ENCRYPTION}` and `residency-zone=<zone>`")
-        return
-    zone, problem = zone_problem(args.props)
-    if problem:
-        yield problem.replace("holds restricted data", "is a field-encryption key")
-        return
-    region = region_of(args.props, args.provider)
-    if region not in zone.regions:
-        yield (f"is in {region}, outside residency zone '{zone.name}' ({', '.join(zone.regions)}): that region "
-               f"could decrypt the zone's restricted fields. Fix: replicate the key only into regions of zone "
-               f"'{zone.name}'")
+def _check(resource):
+    if resource.resource_type == KMS_KEY:
+        if tags_of(resource.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION:
+            return
+        zone, problem = zone_problem(resource.props)
+        if problem:
+            yield problem.replace("holds restricted data", "is a field-encryption key")
+            return
+        zones = [zone]
+    else:  # a replica key belongs to the zone of the key it replicates, whatever it is tagged
+        identity = copied_identity(resource)
+        if identity is None or not identity.zones:
+            yield ("replicates a key whose residency zone cannot be derived (neither a field key of this stack nor "
+                   "a primary in a zone's home region, residency.yaml). Fix: create replica keys only from a "
+                   "zone's field key (primaryKeyArn = the home cell's fieldKeyArn)")
+            return
+        zones = [residency().zones[z] for z in identity.zones]
+    region = resource_region(resource)
+    if not any(region in zone.regions for zone in zones):
+        names = ", ".join(f"'{z.name}' ({', '.join(z.regions)})" for z in zones)
+        yield (f"is in {region}, outside residency zone {names}: that region could decrypt the zone's restricted "
+               f"fields. Fix: replicate the key only into regions of its zone")
 
 
-POLICY = resource_rule(
+POLICY = graph_rule(
     name="field-key-residency",
     description="Field-encryption keys and their replicas exist only in the regions of their residency zone.",
     article="Art. 44", title="General principle for transfers (residency zones)",

@@ -2,7 +2,7 @@
 (the RSA field-encryption keys) cannot rotate automatically and are exempt. Remediable: the
 remediation turns rotation on, which is always safe (old key material stays available)."""
 
-from policy.rules._common import KMS_KEY, EnforcementLevel, Severity, plain, resource_rule, truthy
+from policy.rules._common import KMS_KEY, EnforcementLevel, Severity, plain, raw_unknown, resource_rule, truthy
 
 SYMMETRIC = "SYMMETRIC_DEFAULT"
 
@@ -20,7 +20,8 @@ def _check(args):
 def _remediate(args):
     if args.resource_type != KMS_KEY or not is_symmetric_encryption_key(args.props):
         return None
-    if truthy(args.props.get("enableKeyRotation")):
+    rotation = args.props.get("enableKeyRotation")
+    if raw_unknown(rotation) or truthy(rotation):  # unknown: the validation fails closed
         return None
     props = plain(args.props)
     props["enableKeyRotation"] = True

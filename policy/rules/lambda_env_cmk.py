@@ -1,19 +1,16 @@
 """Lambda functions that have environment variables encrypt them with a customer-managed key
 (GDPR Art. 32; CKV_AWS_173). Functions without variables are not affected."""
 
-from policy.rules._common import FUNCTION, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
+from policy.rules._common import FUNCTION, EnforcementLevel, Severity, graph_rule, key_problems, read
 
 
 def _check(resource):
     variables = read(resource.props, "environment", "variables")
-    key = read(resource.props, "kmsKeyArn")
     if not variables:  # an unknown variables map counts as variables
         return
-    if isinstance(key, Unknown):
-        yield from unknown_key_problems(resource, "kmsKeyArn", key)
-    elif not key:
-        yield ("has environment variables encrypted only with the AWS-managed key. Fix: set kmsKeyArn to a "
-               "customer-managed key")
+    yield from key_problems(resource, "kmsKeyArn", read(resource.props, "kmsKeyArn"),
+                            "has environment variables encrypted only with the AWS-managed key. Fix: set kmsKeyArn to "
+                            "a customer-managed key")
 
 
 POLICY = graph_rule(

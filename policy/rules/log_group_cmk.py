@@ -1,14 +1,11 @@
 """CloudWatch log groups are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_158)."""
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
+from policy.rules._common import LOG_GROUP, EnforcementLevel, Severity, graph_rule, key_problems, read
 
 
 def _check(resource):
-    key = read(resource.props, "kmsKeyId")
-    if isinstance(key, Unknown):
-        yield from unknown_key_problems(resource, "kmsKeyId", key)
-    elif not key:
-        yield "is not encrypted with a customer-managed KMS key. Fix: set kmsKeyId to a CMK ARN in its region"
+    yield from key_problems(resource, "kmsKeyId", read(resource.props, "kmsKeyId"),
+                            "is not encrypted with a customer-managed KMS key. Fix: set kmsKeyId to a CMK ARN in its region")
 
 
 POLICY = graph_rule(

@@ -4,7 +4,9 @@ the longest CloudWatch-supported retention not above the configured maximum."""
 
 from components.config import LOG_RETENTION_DAYS
 
-from policy.rules._common import LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, num, plain, resource_rule
+from policy.rules._common import (
+    LOG_GROUP, EnforcementLevel, PolicyConfigSchema, Severity, conf, num, plain, raw_unknown, resource_rule,
+)
 
 DEFAULT_MAX_DAYS = 30
 
@@ -32,7 +34,7 @@ def _remediate(args):
         return None
     limit = max_days(args)
     days = args.props.get("retentionInDays")
-    if days and int(days) <= limit:
+    if raw_unknown(days) or (days and int(days) <= limit):  # unknown: the validation fails closed
         return None
     props = plain(args.props)
     props["retentionInDays"] = remediated_days(limit)

@@ -6,6 +6,15 @@ from policy.rules._common import (
     FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel,
     Severity, data_class, resource_region, stack_rule, tags_of,
 )
+from policy.rules._lineage import copied_identity
+
+
+def _restricted_zone(resource) -> str | None:
+    """The zone of a restricted table (its tag) or of a replica (derived from the table it copies)."""
+    if resource.resource_type == TABLE:
+        return tags_of(resource.props).get(ZONE_TAG) if data_class(resource.props) == "restricted" else None
+    identity = copied_identity(resource)
+    return identity.zone if identity is not None and identity.data_class == "restricted" else None
 
 
 def _check(args):
@@ -14,9 +23,9 @@ def _check(args):
         if r.resource_type in (KMS_KEY, KMS_REPLICA_KEY) and tags_of(r.props).get(PURPOSE_TAG) == FIELD_ENCRYPTION:
             keys.setdefault((tags_of(r.props).get(ZONE_TAG), resource_region(r)), []).append(r)
     for r in args.resources:
-        if r.resource_type not in (TABLE, TABLE_REPLICA) or data_class(r.props) != "restricted":
+        zone = _restricted_zone(r) if r.resource_type in (TABLE, TABLE_REPLICA) else None
+        if zone is None:
             continue
-        zone = tags_of(r.props).get(ZONE_TAG)
         region = resource_region(r)
         if (zone, region) not in keys:
             others = sorted({z for (z, reg) in keys if reg == region and z != zone})

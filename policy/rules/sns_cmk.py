@@ -1,17 +1,13 @@
 """SNS topics, if ever used, are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_26)."""
 
-from policy.rules._common import SNS_TOPIC, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
+from policy.rules._common import SNS_TOPIC, EnforcementLevel, Severity, graph_rule, key_problems, read
 
-AWS_MANAGED = "alias/aws/sns"
 
 
 def _check(resource):
-    key = read(resource.props, "kmsMasterKeyId")
-    if isinstance(key, Unknown):
-        yield from unknown_key_problems(resource, "kmsMasterKeyId", key)
-    elif not key or key == AWS_MANAGED:
-        yield ("is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN "
-               f"(not {AWS_MANAGED})")
+    yield from key_problems(resource, "kmsMasterKeyId", read(resource.props, "kmsMasterKeyId"),
+                            "is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN "
+                            "(not alias/aws/sns)")
 
 
 POLICY = graph_rule(

@@ -1,18 +1,12 @@
 """SQS queues are encrypted with a customer-managed KMS key (GDPR Art. 32; CKV_AWS_27, SQS.1)."""
 
-from policy.rules._common import QUEUE, EnforcementLevel, Severity, Unknown, graph_rule, read, unknown_key_problems
+from policy.rules._common import QUEUE, EnforcementLevel, Severity, graph_rule, key_problems, read
 
-AWS_MANAGED = "alias/aws/sqs"
 
 
 def _check(resource):
-    key = read(resource.props, "kmsMasterKeyId")
-    if isinstance(key, Unknown):
-        yield from unknown_key_problems(resource, "kmsMasterKeyId", key)
-    elif not key:
-        yield "is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN"
-    elif key == AWS_MANAGED:
-        yield f"uses the AWS-managed key {AWS_MANAGED}. Fix: set kmsMasterKeyId to a customer-managed key"
+    yield from key_problems(resource, "kmsMasterKeyId", read(resource.props, "kmsMasterKeyId"),
+                            "is not encrypted with a customer-managed KMS key. Fix: set kmsMasterKeyId to a CMK ARN")
 
 
 POLICY = graph_rule(

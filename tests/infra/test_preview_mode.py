@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offline.stack_runner import UNKNOWN, run_stack
@@ -50,3 +52,13 @@ def test_update_mode_knows_everything():
 def test_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="mode"):
         run_stack("eu-west-1", mode="destroy")
+
+
+def test_policy_document_objects_reach_the_pack_as_the_provider_checks_them():
+    from offline.stack_runner import provider_checked
+
+    known = {"Statement": [{"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:eu-west-1:1:q"}]}
+    assert provider_checked("aws:iam/rolePolicy:RolePolicy", {"policy": known})["policy"] == json.dumps(known)
+    hidden = {"Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": UNKNOWN}]}
+    assert provider_checked("aws:iam/rolePolicy:RolePolicy", {"policy": hidden})["policy"] == UNKNOWN
+    assert provider_checked("aws:sqs/queue:Queue", {"policy": hidden})["policy"] is hidden

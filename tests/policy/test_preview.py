@@ -93,3 +93,44 @@ def test_bad_policy_config_exits_2(capsys, tmp_path):
     config.write_text(json.dumps({"no-such-policy": "advisory"}))
     code, _, err = run(capsys, "--stack", "eu-west-1", "--policy-config", str(config))
     assert code == 2 and "no-such-policy" in err
+
+
+def test_preview_mode_runs_every_stack_as_a_first_deploy_sees_it(capsys):
+    code, out, _ = run(capsys, "--all", "--json", "--mode", "preview")
+    report = json.loads(out)
+    assert report["mode"] == "preview"
+    for stack in report["stacks"]:
+        assert stack["mode"] == "preview" and stack["skipped"] == [] and stack["skippedMandatory"] == 0, stack["stack"]
+
+
+def _pack_that_reads_an_output():
+    """The real pack plus a rule written without care for unknowns: it reads a table's key ARN."""
+    from pulumi_policy import EnforcementLevel, ResourceValidationPolicy
+
+    from policy.analyzer import load_pack_arguments
+
+    def validate(args, report_violation):
+        if args.resource_type == "aws:dynamodb/table:Table":
+            if not args.props["serverSideEncryption"]["kmsKeyArn"].startswith("arn:aws:kms:"):
+                report_violation("not a key ARN")
+
+    careless = ResourceValidationPolicy(name="careless-key-check", description="reads an output",
+                                        validate=validate, enforcement_level=EnforcementLevel.MANDATORY)
+    arguments = load_pack_arguments()
+    return {**arguments, "policies": [*arguments["policies"], careless]}
+
+
+def test_skipped_evaluations_are_listed_per_rule_with_the_unknown_property_and_fail():
+    from policy.analyzer import OfflineAnalyzer
+
+    analyzer = OfflineAnalyzer(pack_arguments=_pack_that_reads_an_output())
+    report = preview.preview_stack("eu-west-3", analyzer, mode="preview")
+    (skipped,) = report["skipped"]
+    assert skipped["policy"] == "careless-key-check" and skipped["level"] == "mandatory"
+    tables = {e["resource"] for e in skipped["evaluations"]}
+    assert "cell-eu-west-3-appx-feed" in tables
+    assert {e["property"] for e in skipped["evaluations"]} == {".serverSideEncryption.kmsKeyArn"}
+    assert report["skippedMandatory"] == len(skipped["evaluations"]) and not report["passed"]
+    text = preview.render(report, analyzer.pack_name, len(analyzer.policies))
+    assert "careless-key-check" in text and ".serverSideEncryption.kmsKeyArn unknown" in text
+    assert preview.preview_stack("eu-west-3", analyzer, mode="update")["skipped"] == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.policy.baseline import EUC1, EUW3, RESIDENCY, USE1, provider
+from tests.policy.baseline import EUC1, EUW3, RESIDENCY, USE1, arn, provider
 
 
 def setp(path: str, value):
@@ -79,13 +79,22 @@ VARIANTS = [
     # restricted-data-residency
     ("restricted-data-residency", "appx-restricted-eu", "replica in eu-west-2", setp("replicas.0.regionName", "eu-west-2")),
     ("restricted-data-residency", "appx-restricted-de", "de table replicated to eu-west-1", setp("replicas", [{"regionName": "eu-west-1"}])),
-    ("restricted-data-residency", "appx-restricted-eu-eu-west-3", "TableReplica of zone de in eu-west-3", setp("tags.residency-zone", "de")),
+    ("restricted-data-residency", "appx-restricted-eu-eu-west-3", "TableReplica of the zone-de table in eu-west-3",
+     setp("globalTableArn", arn("dynamodb", "eu-central-1", "table/appx-restricted-de"))),
+    # identity over labels: the replica's zone comes from the table it copies, not from its tags
+    ("restricted-data-residency", "appx-restricted-eu-eu-west-3", "restricted replica relabelled personal, untagged, in eu-north-1",
+     both(setp("tags.data-class", "personal"), setp("tags.residency-zone", None), set_provider(provider("eu-north-1", "eu-north-1")))),
+    ("restricted-data-residency", "appx-restricted-eu-eu-west-3", "replica of a table outside the table layouts",
+     setp("globalTableArn", arn("dynamodb", "eu-west-1", "table/appx-unlisted"))),
     ("restricted-data-residency", "appx-restricted-eu", "no zone tag", setp("tags.residency-zone", None)),
     ("restricted-data-residency", "appx-restricted-eu", "unknown zone", setp("tags.residency-zone", "us")),
     # field-key-residency
     ("field-key-residency", "field-key-eu-eu-west-3", "eu key replicated to eu-north-1", set_provider(provider("eu-north-1", "eu-north-1"))),
     ("field-key-residency", "field-key-de", "de key in eu-west-1", set_provider(None)),
-    ("field-key-residency", "field-key-eu-eu-west-3", "replica key without tags", setp("tags", None)),
+    ("field-key-residency", "field-key-eu-eu-west-3", "untagged replica key in eu-north-1",
+     both(setp("tags", None), set_provider(provider("eu-north-1", "eu-north-1")))),
+    ("field-key-residency", "field-key-eu-eu-west-3", "replica of a key outside every zone's home region",
+     setp("primaryKeyArn", arn("kms", "eu-north-1", "key/mrk-9"))),
     # table-replicas-in-eu
     ("table-replicas-in-eu", "appx-posts", "posts replica in us-east-1", setp("replicas.1.regionName", "us-east-1")),
     ("table-replicas-in-eu", "appx-feed", "feed replica in eu-central-2 (Zurich)", setp("replicas.0.regionName", "eu-central-2")),
@@ -100,6 +109,7 @@ VARIANTS = [
     ("data-class-propagation", "appx-restricted-eu-eu-west-3", "replica downgraded to personal", setp("tags.data-class", "personal")),
     ("data-class-propagation", "appx-deferred-dlq", "DLQ classified public", setp("tags.data-class", "public")),
     ("data-class-propagation", "field-key-eu-eu-west-3", "replica key of another zone", setp("tags.residency-zone", "de")),
+    ("data-class-propagation", "appx-restricted-eu-eu-west-3", "replica tagged with another zone", setp("tags.residency-zone", "de")),
     # dynamodb-cmk-encryption
     ("dynamodb-cmk-encryption", "appx-posts", "no SSE", setp("serverSideEncryption", None)),
     ("dynamodb-cmk-encryption", "appx-feed", "SSE without CMK", setp("serverSideEncryption", {"enabled": True})),

@@ -1,0 +1,20 @@
+"""What a DynamoDB table of Application X is: its name, data class and key layout. Import-free (no
+Pulumi), so the policy pack derives a replica's class and zone from the same layouts the program
+builds (components/tables.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    data_class: str  # restricted | personal | public
+    hash_key: str
+    range_key: str | None = None
+    # (index name, hash key, range key) - all string attributes
+    indexes: tuple[tuple[str, str, str], ...] = ()
+    stream: bool = False
+    ttl_attribute: str | None = None
+    tags: dict = field(default_factory=dict)
