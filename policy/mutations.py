@@ -389,6 +389,19 @@ def m_health_check_from_certificate(rs):
     return r.name
 
 
+def m_edge_log_key_from_certificate(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup", lambda r: r.provider is not None and r.provider.props.get("region") == "eu-north-1")
+    g.props["kmsKeyId"] = UNKNOWN
+    computed_from(g, "kmsKeyId", find(rs, "aws:acm/certificate:Certificate"))
+    return edge_function(rs).name
+
+
+def m_edge_geo_restriction_in_apply(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props["restrictions"] = {"geoRestriction": {"restrictionType": UNKNOWN, "locations": UNKNOWN}}
+    return d.name
+
+
 # Both modes: a label that lies about what a copy holds.
 
 def m_restricted_replica_relabelled_and_moved(rs):
@@ -470,6 +483,10 @@ MUTATIONS = [
              m_waf_from_certificate, ("preview",)),
     Mutation("latency-records-health-checked", GLOBAL, "healthCheckId computed from a certificate",
              m_health_check_from_certificate, ("preview",)),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "edge log group's key computed from a certificate, not a KMS key",
+             m_edge_log_key_from_certificate, ("preview",)),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "geo restriction built inside an apply (unknown at preview)",
+             m_edge_geo_restriction_in_apply, ("preview",)),
     Mutation("eu-regions", HOME, "personal table created through a London (eu-west-2) provider", m_table_london),
     Mutation("eu-regions", GLOBAL, "Lambda@Edge function given environment variables (no longer edge-shaped)", m_edge_env),
     Mutation("eu-regions", CELL, "restricted TableReplica moved to eu-west-2", m_replica_london),
