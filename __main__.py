@@ -39,9 +39,9 @@ def main() -> None:
     def stack_reference(region: str) -> pulumi.StackReference:
         return pulumi.StackReference(f"cell-{region}", stack_name=project.stack_reference_name(region))
 
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=home)).account_id
     if stack.role == "cell":
         config = cell_config(project, stack)
-        account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=home)).account_id
         owners = {region: stack_reference(region) for region in config.owner_regions}
         cell = RegionalCell(f"cell-{stack.region}", RegionalCellArgs(config, account_id, owners, origin_secret), pulumi.ResourceOptions(provider=home))
         for key, value in cell.outputs.items():
@@ -49,10 +49,13 @@ def main() -> None:
     else:
         edge_region = aws.Provider(f"aws-{EDGE_CONTROL_REGION}", region=EDGE_CONTROL_REGION)
         cells = {region: stack_reference(region) for region in project.cell_regions}
-        cell_regions = {region: aws.Provider(f"aws-{region}", region=region) if region != stack.region else home for region in cells}
+        edge_regions = {
+            region: aws.Provider(f"aws-{region}", region=region) if region != stack.region else home
+            for region in project.residency.edge_regions
+        }
         edge = GlobalEdge(
             "appx",
-            GlobalEdgeArgs(edge_config(project, stack), cells, edge_region, cell_regions, origin_secret),
+            GlobalEdgeArgs(edge_config(project, stack), cells, edge_region, edge_regions, account_id, origin_secret),
             pulumi.ResourceOptions(provider=home),
         )
         pulumi.export("url", edge.url)

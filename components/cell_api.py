@@ -34,6 +34,8 @@ class CellApiArgs:
     data_key_arn: pulumi.Input[str]
     log_retention_days: int
     throttle: ApiThrottle
+    # Host names whose shared ACM validation record this cell creates (Project.validation_record_owner).
+    validation_records_for: list[str] | None = None
 
 
 class CellApi(pulumi.ComponentResource):
@@ -86,7 +88,7 @@ class CellApi(pulumi.ComponentResource):
             source_arn=api.execution_arn.apply(lambda arn: f"{arn}/*/*"),
             opts=child,
         )
-        certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs(args.host_names, args.hosted_zone_id), child).arn
+        certificate = DnsValidatedCertificate(f"{name}-cert", DnsCertificateArgs(args.host_names, args.hosted_zone_id, args.validation_records_for), child).arn
         targets = {}
         for host in args.host_names:
             slug = host.replace(".", "-")

@@ -124,11 +124,59 @@ class Project:
         so every other cell can validate its certificate in the zone before the edge exists."""
         return self.deploy_order()[0]
 
+    def host_names(self, region: str) -> list[str]:
+        """Every name the cell in `region` answers to (its certificate's names, the first its domain
+        name): the public origin, the origin of each of its zones, its own direct name."""
+        domain = self.settings.domain
+        return [self.settings.public_origin_host, *(z.origin_host(domain) for z in self.residency.zones_in(region)),
+                f"{region}.cells.{domain}"]
+
+    def validation_record_owner(self, host: str) -> str:
+        """The one cell that creates the ACM DNS validation record of `host`.
+
+        ACM gives every certificate of the account for a name the same validation CNAME, so cells
+        sharing a name would each own the record (`allow_overwrite`) and destroying one would
+        break the others' renewals. The first deployed cell answering the name owns it: it exists
+        before any other cell's certificate waits for it and, destroyed in reverse order, outlives them."""
+        return next(r for r in self.deploy_order() if r in self.cell_regions and host in self.host_names(r))
+
+    def zone_references(self) -> dict[str, set[str]]:
+        """Cell -> the zone home cells it reads through StackReference (replicas of their table
+        and field key). The EU-wide tables and the hosted zone add the first deployed cell."""
+        references: dict[str, set[str]] = {region: set() for region in self.cell_regions}
+        for zone in self.residency.zones.values():
+            for region in zone.replica_regions:
+                references[region].add(zone.home_region)
+        return references
+
     def deploy_order(self) -> list[str]:
-        """Cells that home a zone's table and primary key first, then the others, then global."""
+        """Every cell after the cells it references (zone homes first, then by name), then global.
+
+        Raises ConfigError naming the cycle when zones make cells reference each other in a loop
+        (e.g. zone a homed in X replicated to Y, zone b homed in Y replicated to X): no order
+        could deploy them, since each would wait for the other's outputs."""
+        references = self.zone_references()
         homes = [z.home_region for z in self.residency.zones.values()]
-        cells = sorted(self.cell_regions, key=lambda r: (homes.index(r) if r in homes else len(homes), r))
-        return cells + [s.name for s in self.stacks.values() if s.role == "global"]
+
+        def preference(region: str) -> tuple:
+            return (homes.index(region) if region in homes else len(homes), region)
+
+        order: list[str] = []
+        waiting = dict(references)
+        while waiting:
+            ready = [r for r, needs in waiting.items() if needs <= set(order)]
+            if not ready:
+                cycle = _cycle(waiting)
+                raise ConfigError(
+                    self.residency.source, "zones",
+                    "cell stacks reference each other in a cycle: " + " -> ".join(cycle)
+                    + " (each replicates a zone homed in the next, so none can be deployed first)",
+                    "zones whose home regions are never replica regions of a zone homed in one of their own replicas",
+                )
+            first = min(ready, key=preference)
+            order.append(first)
+            del waiting[first]
+        return order + [s.name for s in self.stacks.values() if s.role == "global"]
 
 
 @dataclass(frozen=True)
@@ -302,6 +350,17 @@ class _Reader:
         if value not in allowed:
             raise ConfigError(self.file, self._key(key), f"unsupported value {value!r}", [str(a) for a in allowed])
         return value
+
+
+def _cycle(references: Mapping[str, set[str]]) -> list[str]:
+    """One cycle of `references` (which has no node without a pending reference), closed:
+    [a, b, ..., a], read as "a references b references ... a"."""
+    path = [min(references)]
+    while True:
+        following = min(r for r in references[path[-1]] if r in references)
+        if following in path:
+            return path[path.index(following):] + [following]
+        path.append(following)
 
 
 def _read_yaml(path: Path, source: str) -> Mapping:

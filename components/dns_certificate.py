@@ -1,4 +1,9 @@
-"""An ACM certificate validated through DNS records in the project's hosted zone."""
+"""An ACM certificate validated through DNS records in the project's hosted zone.
+
+ACM gives every certificate of an account for the same name the same validation CNAME, so when
+several stacks certify a name (every cell answers `origin.<domain>`), exactly one of them owns
+the record: `records_for` names the hosts whose records this certificate creates; for the others
+it waits on the record by name, created by the owning stack (deployed first, destroyed last)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import pulumi_aws as aws
 class DnsCertificateArgs:
     host_names: list[str]  # the first is the certificate's domain name
     hosted_zone_id: pulumi.Input[str]
+    records_for: list[str] | None = None  # None: this certificate owns every validation record
 
 
 class DnsValidatedCertificate(pulumi.ComponentResource):
@@ -28,23 +34,30 @@ class DnsValidatedCertificate(pulumi.ComponentResource):
             tags={"app": "appx"},
             opts=child,
         )
-        options = certificate.domain_validation_options
-        records = [
-            aws.route53.Record(
+        owned = args.host_names if args.records_for is None else args.records_for
+
+        def option(host: str, field: str) -> pulumi.Output[str]:
+            # Options come back in ACM's order, not ours: match them by domain name.
+            return certificate.domain_validation_options.apply(
+                lambda options: next(getattr(o, field) for o in options if o.domain_name == host))
+
+        fqdns = []
+        for index, host in enumerate(args.host_names):
+            if host not in owned:
+                fqdns.append(option(host, "resource_record_name").apply(lambda record: record.rstrip(".")))
+                continue
+            record = aws.route53.Record(
                 f"{name}-validation-{index}",
                 zone_id=args.hosted_zone_id,
-                name=options[index].resource_record_name,
-                type=options[index].resource_record_type,
-                records=[options[index].resource_record_value],
+                name=option(host, "resource_record_name"),
+                type=option(host, "resource_record_type"),
+                records=[option(host, "resource_record_value")],
                 ttl=300,
-                # Certificates for the same name in several regions share one validation record.
-                allow_overwrite=True,
                 opts=child,
             )
-            for index in range(len(args.host_names))
-        ]
+            fqdns.append(record.fqdn)
         validation = aws.acm.CertificateValidation(
-            name, certificate_arn=certificate.arn, validation_record_fqdns=[r.fqdn for r in records], opts=child
+            name, certificate_arn=certificate.arn, validation_record_fqdns=fqdns, opts=child
         )
         self.arn = validation.certificate_arn
         self.register_outputs({"arn": self.arn})

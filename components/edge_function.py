@@ -11,6 +11,7 @@ import pulumi_aws as aws
 
 from components.cell_function import policy_document, trust_policy, Grant
 from components.edge_config import EDGE_CONFIG_FILE
+from components.edge_logs import edge_log_group_name
 from components.packaging import function_archive_with
 
 EDGE_RUNTIME = "python3.13"  # the newest Python that Lambda@Edge supports
@@ -20,6 +21,7 @@ EDGE_FUNCTION_NAME = "appx-edge"
 @dataclass
 class EdgeFunctionArgs:
     config: pulumi.Input[dict]  # components.edge_config.edge_function_config(...)
+    log_regions: tuple[str, ...]  # residency.yaml edgeRegions, where its log groups are pre-created
 
 
 class EdgeFunction(pulumi.ComponentResource):
@@ -34,13 +36,16 @@ class EdgeFunction(pulumi.ComponentResource):
             tags={"app": "appx"},
             opts=child,
         )
-        # Lambda@Edge writes logs in the region where it ran: allow log groups of this function only.
+        # Lambda@Edge writes logs in the region where it ran: only into the groups pre-created in
+        # the edge regions (no CreateLogGroup: a group it made itself elsewhere would have no CMK
+        # and keep logs forever; a run outside the edge regions logs nothing).
         aws.iam.RolePolicy(
             f"{name}-logs",
             role=role.id,
             policy=policy_document([Grant(
-                ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-                (f"arn:aws:logs:*:*:log-group:/aws/lambda/us-east-1.{EDGE_FUNCTION_NAME}:*",),
+                ("logs:CreateLogStream", "logs:PutLogEvents"),
+                tuple(f"arn:aws:logs:{region}:*:log-group:{edge_log_group_name(EDGE_FUNCTION_NAME)}:*"
+                      for region in args.log_regions),
             )]),
             opts=child,
         )

@@ -26,7 +26,8 @@ class GlobalEdgeArgs:
     config: EdgeConfig
     cells: Mapping[str, pulumi.StackReference]  # region -> the cell stack
     edge_provider: aws.Provider  # us-east-1
-    cell_providers: Mapping[str, aws.Provider]  # region -> provider, for the edge's log groups
+    edge_region_providers: Mapping[str, aws.Provider]  # residency.yaml edgeRegions -> provider, for the edge's log groups
+    account_id: pulumi.Input[str]
     # Sent by CloudFront to every origin as x-appx-origin-verify; the cells' API requires it.
     origin_secret: pulumi.Output[str] | None = None
 
@@ -49,14 +50,16 @@ class GlobalEdge(pulumi.ComponentResource):
             for zone in residency.zones.values()
         }
         config = pulumi.Output.all(**zone_keys).apply(lambda keys: edge_function_config(residency, dns.domain, keys))
-        edge_function = EdgeFunction(f"{name}-function", EdgeFunctionArgs(config), in_us_east_1)
+        edge_function = EdgeFunction(f"{name}-function", EdgeFunctionArgs(config, residency.edge_regions), in_us_east_1)
         EdgeFunctionLogs(
             f"{name}-function-logs",
             EdgeLogsArgs(
                 EDGE_FUNCTION_NAME,
                 settings.log_retention_days,
+                args.account_id,
+                residency.edge_regions,
                 {region: ref.require_output("dataKeyArn") for region, ref in args.cells.items()},
-                args.cell_providers,
+                args.edge_region_providers,
             ),
             child,
         )

@@ -199,12 +199,17 @@ class RegionalCell(pulumi.ComponentResource):
         if project.settings.hosted_zone_id is None and region == project.dns_owner:
             created_zone = aws.route53.Zone(f"{name}-zone", name=domain, comment="Application X", tags={"app": "appx"}, opts=child)
             zone_id = created_zone.zone_id
+            # Stack outputs are written only when all resolve, i.e. after the certificates validate,
+            # which needs the delegation: print the name servers as soon as the zone exists.
+            created_zone.name_servers.apply(lambda servers: pulumi.log.info(
+                f"delegate {domain} to {' '.join(servers)} now; this update's certificates validate once it is", created_zone))
         else:
             zone_id = hosted_zone_id(project, args.owners)
-        hosts = [project.settings.public_origin_host, *(z.origin_host(domain) for z in config.zones), f"{region}.cells.{domain}"]
+        hosts = project.host_names(region)
         http_api = CellApi(
             f"{name}-api",
-            CellApiArgs(api.function, hosts, zone_id, data_key.arn, settings.log_retention_days, settings.api_throttle),
+            CellApiArgs(api.function, hosts, zone_id, data_key.arn, settings.log_retention_days, settings.api_throttle,
+                        validation_records_for=[h for h in hosts if project.validation_record_owner(h) == region]),
             child,
         )
         CellAlarms(

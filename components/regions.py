@@ -21,3 +21,14 @@ AWS_REGIONS: frozenset[str] = EU_REGIONS | frozenset(
 # CloudFront, its ACM certificate, Lambda@Edge and CLOUDFRONT-scope WAF ACLs must be created
 # in us-east-1. This is the only non-EU region the project ever uses.
 EDGE_CONTROL_REGION = "us-east-1"
+
+# CloudFront runs a Lambda@Edge origin-request function in the AWS region of the Regional Edge
+# Cache (REC) that serves the viewer, and the function logs there; a distribution cannot choose
+# the REC and AWS does not publish which edge location uses which. What is documented: the RECs
+# serving Europe have included Frankfurt, Ireland and London (FACTS.md). Viewers in a country
+# hosting a REC are modelled as served by it, so their edge processing happens in its region.
+REGIONAL_EDGE_CACHE_BY_COUNTRY: dict[str, str] = {
+    "DE": "eu-central-1",  # Frankfurt
+    "IE": "eu-west-1",  # Dublin
+    "GB": "eu-west-2",  # London: not EU
+}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.errors import ConfigError
-from components.regions import AWS_REGIONS, EU_REGIONS
+from components.regions import AWS_REGIONS, EU_REGIONS, REGIONAL_EDGE_CACHE_BY_COUNTRY
 from components.yaml_source import read_yaml
 
 RESIDENCY_FILE = "residency.yaml"
@@ -50,6 +50,9 @@ class Residency:
     countries: Mapping[str, str]
     unmapped_countries: str
     sensitive_fields: tuple[str, ...]
+    # Where edge processing may happen: the EU regions in which CloudFront may run the
+    # Lambda@Edge function (which sees the plaintext sensitive fields) and it logs.
+    edge_regions: tuple[str, ...]
     source: str = RESIDENCY_FILE
 
     @property
@@ -97,8 +100,8 @@ def load_residency(path: Path, cell_regions: Iterable[str] | None = None) -> Res
 
 def parse_residency(raw: object, source: str = RESIDENCY_FILE, cell_regions: Iterable[str] | None = None) -> Residency:
     if not isinstance(raw, Mapping):
-        raise ConfigError(source, "<document>", "must be a mapping with keys zones, countries, unmappedCountries, sensitiveFields")
-    known = {"zones", "countries", "unmappedCountries", "sensitiveFields"}
+        raise ConfigError(source, "<document>", "must be a mapping with keys zones, countries, unmappedCountries, sensitiveFields, edgeRegions")
+    known = {"zones", "countries", "unmappedCountries", "sensitiveFields", "edgeRegions"}
     for key in raw:
         if key not in known:
             raise ConfigError(source, str(key), "unknown key", known)
@@ -119,7 +122,36 @@ def parse_residency(raw: object, source: str = RESIDENCY_FILE, cell_regions: Ite
     if len(set(fields)) != len(fields):
         raise ConfigError(source, "sensitiveFields", "lists a field twice")
 
-    return Residency(zones, countries, unmapped, tuple(fields), source)
+    edge_regions = _parse_edge_regions(raw.get("edgeRegions"), source, countries)
+    return Residency(zones, countries, unmapped, tuple(fields), edge_regions, source)
+
+
+def _parse_edge_regions(raw: object, source: str, countries: Mapping[str, str]) -> tuple[str, ...]:
+    """EU regions only; every whitelisted country whose viewers a known Regional Edge Cache serves
+    must have that cache's region listed (else their plaintext would be processed elsewhere)."""
+    key = "edgeRegions"
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(source, key, "must be a non-empty list of the EU regions where the edge function may run", EU_REGIONS)
+    for i, region in enumerate(raw):
+        if region not in AWS_REGIONS:
+            raise ConfigError(source, f"{key}[{i}]", f"unknown region {region!r}", EU_REGIONS)
+        if region not in EU_REGIONS:
+            raise ConfigError(source, f"{key}[{i}]", f"{region} is not an EU region", EU_REGIONS)
+    if len(set(raw)) != len(raw):
+        raise ConfigError(source, key, "lists a region twice")
+    for country in countries:
+        cache = REGIONAL_EDGE_CACHE_BY_COUNTRY.get(country)
+        if cache is None or cache in raw:
+            continue
+        if cache not in EU_REGIONS:
+            raise ConfigError(
+                source, f"countries.{country}",
+                f"viewers in {country} are served by the regional edge cache in {cache}, outside the EU, where the "
+                "edge function would process their plaintext sensitive fields: remove the country (its viewers get 403)",
+                "countries not served by a regional edge cache outside the EU",
+            )
+        raise ConfigError(source, key, f"lacks {cache}: viewers in {country} are served by the regional edge cache there", EU_REGIONS)
+    return tuple(raw)
 
 
 def _parse_zones(raw: object, source: str, cell_regions: frozenset[str] | None) -> dict[str, ResidencyZone]:

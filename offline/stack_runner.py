@@ -142,6 +142,10 @@ _ARN_FORMATS = {
 }
 
 
+def _name_digest(domain: str) -> str:
+    return hashlib.sha1(f"{ACCOUNT_ID}/{domain}".encode()).hexdigest()[:12]
+
+
 class _Mocks(pulumi_mocks.Mocks):
     """Plausible computed outputs (ids, ARNs, URLs) so outputs flow between resources."""
 
@@ -194,7 +198,9 @@ class _Mocks(pulumi_mocks.Mocks):
             "aws:route53/zone:Zone": {"zoneId": f"Z{digest.upper()}", "nameServers": [f"ns-{i}.awsdns-{digest[:2]}.net" for i in range(4)]},
             "aws:acm/certificate:Certificate": {
                 "domainValidationOptions": [
-                    {"domainName": d, "resourceRecordName": f"_{digest}.{d}.", "resourceRecordType": "CNAME", "resourceRecordValue": f"_{digest}.acm-validations.aws."}
+                    # ACM gives all certificates of an account for a name the same validation record.
+                    {"domainName": d, "resourceRecordName": f"_{_name_digest(d)}.{d}.", "resourceRecordType": "CNAME",
+                     "resourceRecordValue": f"_{_name_digest(d)}.acm-validations.aws."}
                     for d in [state.get("domainName"), *(state.get("subjectAlternativeNames") or [])] if d
                 ]
             },

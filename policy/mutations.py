@@ -83,7 +83,7 @@ def m_lambda_us_east_1(rs):
 
 
 def m_edge_env(rs):
-    f = find(rs, "aws:lambda/function:Function", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+    f = edge_function(rs)
     f.props["environment"] = {"variables": {"TABLE": "appx-posts"}}
     return f.name
 
@@ -124,6 +124,23 @@ def m_stray_us_east_1_cert(rs):
     c = find(rs, "aws:acm/certificate:Certificate", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
     add(rs, c, c.type, "stray-cert", dict(c.props), c.provider)
     return "stray-cert"
+
+
+def edge_function(rs: list[Resource]) -> Resource:
+    return find(rs, "aws:lambda/function:Function", lambda r: r.provider is not None and r.provider.props.get("region") == "us-east-1")
+
+
+def m_edge_whitelists_gb(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    geo = d.props["restrictions"]["geoRestriction"]
+    geo["locations"] = [*geo["locations"], "GB"]  # served by London's regional edge cache (eu-west-2)
+    return edge_function(rs).name
+
+
+def m_edge_log_group_dropped(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup", lambda r: r.provider is not None and r.provider.props.get("region") == "eu-north-1")
+    rs.remove(g)
+    return edge_function(rs).name
 
 
 def m_queue_unclassified(rs):
@@ -401,6 +418,19 @@ def m_health_check_from_certificate(rs):
     return r.name
 
 
+def m_edge_log_key_from_certificate(rs):
+    g = find(rs, "aws:cloudwatch/logGroup:LogGroup", lambda r: r.provider is not None and r.provider.props.get("region") == "eu-north-1")
+    g.props["kmsKeyId"] = UNKNOWN
+    computed_from(g, "kmsKeyId", find(rs, "aws:acm/certificate:Certificate"))
+    return edge_function(rs).name
+
+
+def m_edge_geo_restriction_in_apply(rs):
+    d = find(rs, "aws:cloudfront/distribution:Distribution")
+    d.props["restrictions"] = {"geoRestriction": {"restrictionType": UNKNOWN, "locations": UNKNOWN}}
+    return d.name
+
+
 # Both modes: a label that lies about what a copy holds.
 
 def m_restricted_replica_relabelled_and_moved(rs):
@@ -482,6 +512,10 @@ MUTATIONS = [
              m_waf_from_certificate, ("preview",)),
     Mutation("latency-records-health-checked", GLOBAL, "healthCheckId computed from a certificate",
              m_health_check_from_certificate, ("preview",)),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "edge log group's key computed from a certificate, not a KMS key",
+             m_edge_log_key_from_certificate, ("preview",)),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "geo restriction built inside an apply (unknown at preview)",
+             m_edge_geo_restriction_in_apply, ("preview",)),
     Mutation("eu-regions", HOME, "personal table created through a London (eu-west-2) provider", m_table_london),
     Mutation("eu-regions", GLOBAL, "Lambda@Edge function given environment variables (no longer edge-shaped)", m_edge_env),
     Mutation("eu-regions", CELL, "restricted TableReplica moved to eu-west-2", m_replica_london),
@@ -491,6 +525,8 @@ MUTATIONS = [
     Mutation("field-key-residency", CELL, "field-key replica moved to eu-south-1", m_field_key_replica_outside_zone),
     Mutation("table-replicas-in-eu", HOME, "personal table gets an inline replica in us-east-1", m_posts_replica_us),
     Mutation("edge-carve-out-wired", GLOBAL, "stray us-east-1 certificate not used by CloudFront", m_stray_us_east_1_cert),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "distribution whitelists GB (London edge cache, outside the EU)", m_edge_whitelists_gb),
+    Mutation("edge-function-logs-where-it-runs", GLOBAL, "edge log group in eu-north-1 (an edge region) removed", m_edge_log_group_dropped),
     Mutation("data-classification", CELL, "queue loses its data-class tag", m_queue_unclassified),
     Mutation("data-class-propagation", CELL, "DLQ of a personal queue classified public", m_dlq_public),
     Mutation("dynamodb-cmk-encryption", HOME, "table SSE without a CMK", m_table_no_cmk),

@@ -1,7 +1,9 @@
 """Print the order in which the stacks must be deployed (`pulumi up -s <stack>` each).
 
-Cells that own a zone's global table and primary field key come first (the other cells of the
-zone replicate from them), then the remaining cells, then the global edge that reads them all.
+Every cell comes after the cells it reads through StackReference (a zone's home cell before the
+other cells of the zone, which replicate its table and key), then the global edge that reads them
+all. A layout whose cells reference each other in a cycle has no order: it is refused (exit 2)
+with the cycle named.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from components.errors import ConfigError
 
 def main() -> int:
     try:
-        project = load_project(Path.cwd())
+        order = load_project(Path.cwd()).deploy_order()
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print("\n".join(project.deploy_order()))
+    print("\n".join(order))
     return 0
 
 

@@ -176,7 +176,12 @@ def render_markdown(records: list[dict]) -> str:
            "field-encrypted at the edge), **personal** (pseudonymous user content; anywhere in the EU), "
            "**public** (no personal data).", "",
            "Residency zones (`residency.yaml`): " + "; ".join(f"`{z.name}` = {', '.join(z.regions)}"
-                                                            for z in residency.zones.values()) + ".", ""]
+                                                            for z in residency.zones.values()) + ".", "",
+           "Edge processing (`residency.yaml` `edgeRegions`): the Lambda@Edge function sees restricted fields in "
+           "plaintext before encrypting them and runs in the region of the CloudFront regional edge cache serving "
+           f"the viewer. Decided edge regions: {', '.join(residency.edge_regions)}; its log groups are pre-created "
+           "there (bounded retention, a CMK of the region) and its role may write logs nowhere else; countries whose "
+           "known edge cache is outside them are not whitelisted (policy `edge-function-logs-where-it-runs`).", ""]
     summary: dict[str, set] = defaultdict(set)
     for rec in records:
         for e in rec["entries"]:

@@ -2,7 +2,8 @@
 
 Entry point ``handler``; ``make_handler(env, **overrides)`` builds an independent instance
 (several regions in one process). Overrides: ``dynamodb`` (boto3 resource), ``sqs`` (client),
-``kms`` (client), ``key_provider``, ``clock`` (epoch seconds), ``breaker``.
+``kms`` (client), ``key_provider``, ``clock`` (epoch seconds), ``breaker``, ``cold_started``
+(monotonic time the process started: the Lambda entry point's first request counts it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,11 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Mapping
+
+# Before the heavy imports below: a cold start's import time counts against /health's budget.
+_PROCESS_STARTED = time.monotonic()
+
+from collections.abc import Callable, Mapping  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
@@ -47,7 +52,14 @@ DIGEST_HEADER = "x-appx-body-digest"
 ORIGIN_HEADER = "x-appx-origin-verify"
 UNAVAILABLE_PAGE, UNAVAILABLE_RETRY_AFTER = "/errors/unavailable", 30
 MAX_BODY_BYTES = 64 * 1024
-HEALTH_DEADLINE_SECONDS = 1.5  # well under a Route 53 health checker's 4 s response timeout
+# Route 53 (HTTPS) counts a check as failed unless the response starts within 2 s of the TCP
+# connection. What the function may spend: that budget minus a margin for TLS, API Gateway and
+# the runtime; on a cold start the time already spent importing and building the app comes off
+# too. The checks themselves never take longer than HEALTH_DEADLINE_SECONDS.
+ROUTE53_RESPONSE_BUDGET_SECONDS = 2.0
+HEALTH_RESPONSE_MARGIN_SECONDS = 0.4
+HEALTH_DEADLINE_SECONDS = 1.0
+HEALTH_MIN_DEADLINE_SECONDS = 0.1
 MAX_POST_CHARS = 1000
 FEED_DEFAULT, FEED_MAX = 20, 100
 # Bounded staleness after an erasure: a post stays readable from warm caches for at most
@@ -71,7 +83,9 @@ class ApiApp:
         self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.clock)
         self._sqs = overrides.get("sqs")
         self._kms = overrides.get("kms")
-        inner = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
+        inner = overrides.get("key_provider") or key_provider_from_spec(
+            self.cfg.key_provider, self.cfg.zones, self._kms_client,
+            lambda: overrides.get("kms") or aws.client("kms", self.cfg, aws.FAST))
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
         self.idem = Idempotency(self.store.idempotency, self.clock)
@@ -81,6 +95,8 @@ class ApiApp:
         self.log = AppLogger(self.cfg.service, self.cfg.region)
         self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)
         self.resolver = self._routes()
+        # Set by the Lambda entry point: the first request waited for the import and this build.
+        self._request_started: float | None = overrides.get("cold_started")
 
     # ---- plumbing ------------------------------------------------------------------------
     def _kms_client(self):
@@ -95,6 +111,20 @@ class ApiApp:
         return self._sqs
 
     def __call__(self, event: dict, context: object = None) -> dict:
+        if self._request_started is None:
+            self._request_started = time.monotonic()
+        try:
+            return self._handle(event, context)
+        finally:
+            self._request_started = None
+
+    def health_deadline(self) -> float:
+        """Seconds the health checks may take in this request: what is left of Route 53's budget."""
+        spent = time.monotonic() - (self._request_started or time.monotonic())
+        left = ROUTE53_RESPONSE_BUDGET_SECONDS - HEALTH_RESPONSE_MARGIN_SECONDS - spent
+        return max(HEALTH_MIN_DEADLINE_SECONDS, min(HEALTH_DEADLINE_SECONDS, left))
+
+    def _handle(self, event: dict, context: object) -> dict:
         before = self.keys.unwrap_calls
         head = _method(event) == "HEAD"
         if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
@@ -494,7 +524,7 @@ class ApiApp:
             # its retries) fails the check instead of making the health check itself slow.
             pool = ThreadPoolExecutor(max_workers=min(8, len(checks)))
             futures = {name: pool.submit(run, fn) for name, fn in checks.items()}
-            wait(futures.values(), timeout=HEALTH_DEADLINE_SECONDS)
+            wait(futures.values(), timeout=self.health_deadline())
             pool.shutdown(wait=False, cancel_futures=True)
             results = {name: f.result() if f.done() else "fail: timeout" for name, f in futures.items()}
             healthy = all(v == "ok" for v in results.values())
@@ -521,4 +551,4 @@ def make_handler(env: Mapping[str, str], **overrides: Any) -> Callable[[dict, ob
     return expose(ApiApp(env, **overrides))
 
 
-handler = lazy_handler(lambda: make_handler(os.environ))
+handler = lazy_handler(lambda: make_handler(os.environ, cold_started=_PROCESS_STARTED))

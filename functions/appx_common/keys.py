@@ -66,10 +66,12 @@ class LocalKeyProvider:
 
 
 class KmsKeyProvider:
-    """``zones`` is APPX_ZONES: zone -> {"keyArn": ...}. ``kms`` is a botocore KMS client."""
+    """``zones`` is APPX_ZONES: zone -> {"keyArn": ...}. ``kms`` is a botocore KMS client;
+    ``check_kms`` the one the health check's DescribeKey uses (one attempt, short timeouts)."""
 
-    def __init__(self, zones: Mapping[str, Mapping[str, str]], kms):
+    def __init__(self, zones: Mapping[str, Mapping[str, str]], kms, check_kms=None):
         self.zones, self.kms = zones, kms
+        self.check_kms = check_kms or kms
 
     def _arn(self, zone: str) -> str:
         try:
@@ -102,7 +104,7 @@ class KmsKeyProvider:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            meta = self.kms.describe_key(KeyId=self._arn(zone))["KeyMetadata"]
+            meta = self.check_kms.describe_key(KeyId=self._arn(zone))["KeyMetadata"]
         except (ClientError, BotoCoreError, EnvelopeError) as exc:
             raise KeyUnavailable(exc.__class__.__name__) from None
         if not meta.get("Enabled", False):
@@ -147,9 +149,10 @@ class CachingKeyProvider:
         return len(self._cache)
 
 
-def key_provider_from_spec(spec: str, zones: Mapping[str, Mapping[str, str]], kms_factory: Callable[[], object]) -> KeyProvider:
+def key_provider_from_spec(spec: str, zones: Mapping[str, Mapping[str, str]], kms_factory: Callable[[], object],
+                           check_kms_factory: Callable[[], object] | None = None) -> KeyProvider:
     if spec.startswith("local:"):
         return LocalKeyProvider(spec[len("local:"):])
     if spec in ("", "kms"):
-        return KmsKeyProvider(zones, kms_factory())
+        return KmsKeyProvider(zones, kms_factory(), check_kms_factory() if check_kms_factory else None)
     raise ValueError(f"APPX_KEY_PROVIDER must be 'kms' or 'local:<dir>', not {spec!r}")

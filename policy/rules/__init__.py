@@ -15,6 +15,7 @@ RULE_MODULES = (
     "table_replicas_in_eu",
     "dynamodb_no_legacy_global_table",
     "edge_carve_out_wired",
+    "edge_logs_where_it_runs",
     "data_classification",
     "data_class_propagation",
     "dynamodb_cmk",

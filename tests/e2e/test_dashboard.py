@@ -34,8 +34,18 @@ def test_dashboard_take_region_down(healthy, artifacts):
             card.wait_for(timeout=10000)
             assert card.get_attribute("data-healthy") == "true"
             assert page.locator("#zones").inner_text().count("origin") >= 2
+            assert page.locator('.zone[data-zone="de"]').get_attribute("data-status") == "served"
             card.locator('button[data-action="down"]').click()
             page.wait_for_selector('.region[data-region="eu-central-1"][data-down="true"]', timeout=10000)
+            # The strict zone has no other region: unavailable at once, before Route 53 notices.
+            page.wait_for_selector('.zone[data-zone="de"][data-status="unavailable"]', timeout=10000)
+            assert "unavailable" in page.locator('.zone[data-zone="de"] .zone-status').inner_text()
+            assert page.locator('.zone[data-zone="eu"]').get_attribute("data-status") == "served"
+            # A region that is already down is not offered to be taken down again; it can recover.
+            down = page.locator('.region[data-region="eu-central-1"]')
+            assert down.locator('button[data-action="down"]').count() == 0
+            assert down.locator('button[data-action="recover"]').count() == 1
+            assert page.locator('.region[data-region="eu-west-1"] button[data-action="down"]').count() == 1
             page.wait_for_selector('.region[data-region="eu-central-1"][data-healthy="false"]', timeout=15000)
             assert "DOWN" in page.locator('.region[data-region="eu-central-1"] .faults').inner_text()
             assert page.locator('.region[data-region="eu-central-1"] .status').inner_text() == "unhealthy"

@@ -140,6 +140,38 @@ def test_cli_faults_reach_the_running_stack(rt):
     assert rt.cells["eu-west-1"].faults.slow_ms == 0 and not rt.replicator.cut_all
 
 
+def test_status_prints_the_storage_endpoint_and_what_each_zone_is_served_by(rt, capsys):
+    rt.fault("recover")
+    capsys.readouterr()
+    assert cli(["status", "--state-dir", str(rt.state_dir)]) == 0
+    out = capsys.readouterr().out
+    assert f"storage       {rt.moto.url}" in out
+    assert "zone de       served by eu-central-1" in out
+    rt.fault("down", "eu-central-1")
+    try:
+        assert cli(["status", "--state-dir", str(rt.state_dir)]) == 0
+        out = capsys.readouterr().out
+        assert "zone de       UNAVAILABLE" in out
+        assert "zone eu       served by eu-west-1, eu-west-3" in out
+    finally:
+        rt.fault("recover")
+
+
+def test_state_says_per_zone_whether_it_is_served_right_now(rt):
+    rt.fault("recover")
+    zones = {z["zone"]: z for z in json.loads(call(rt, "GET", "/_control/state")[2])["zones"]}
+    assert zones["de"]["status"] == "served" and zones["de"]["servedBy"] == ["eu-central-1"]
+    rt.fault("storage-down", "eu-central-1")  # its DynamoDB answers 503: the strict zone cannot serve
+    try:
+        state = json.loads(call(rt, "GET", "/_control/state")[2])
+        zones = {z["zone"]: z for z in state["zones"]}
+        assert zones["de"]["status"] == "unavailable" and zones["de"]["servedBy"] == []
+        assert zones["eu"]["status"] == "served" and "eu-central-1" not in zones["eu"]["servedBy"]
+        assert state["storage"]["moto"] == rt.moto.url
+    finally:
+        rt.fault("recover")
+
+
 def test_control_api_and_errors(rt):
     s, h, b = call(rt, "GET", "/_control/state")
     state = json.loads(b)

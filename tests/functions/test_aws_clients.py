@@ -27,9 +27,10 @@ def built(modules, keys):
 def test_regional_clients_have_timeouts_and_retry_modes(built):
     api = built["api"]
     assert _config(api.store.ddb.meta.client) == (1.0, 2.0, "standard", 3)
-    assert _config(api.health_store.ddb.meta.client) == (0.5, 0.8, "standard", 1)  # /health answers fast
+    assert _config(api.health_store.ddb.meta.client) == (0.3, 0.6, "standard", 1)  # /health answers fast
     assert _config(api.sqs) == (1.0, 2.0, "adaptive", 3)
     assert _config(api.keys.inner.kms) == (1.0, 2.0, "standard", 3)
+    assert _config(api.keys.inner.check_kms) == (0.3, 0.6, "standard", 1)  # DescribeKey of /health
     for name in ("worker", "stream"):
         assert _config(built[name].store.ddb.meta.client) == (1.0, 2.0, "standard", 3)
 

@@ -90,3 +90,26 @@ def test_quoted_country_hint_for_yaml_no(project_copy):
     text = (project_copy / "residency.yaml").read_text().replace('"NO": eu', "NO: eu")
     (project_copy / "residency.yaml").write_text(text)
     expect_error(project_copy, "eu-west-1", "residency.yaml", "countries.False", "quote it")
+
+
+@pytest.mark.parametrize("region", ["eu-west-2", "us-east-1"])
+def test_edge_region_outside_the_eu(project_copy, region):
+    edit_yaml(project_copy / "residency.yaml", lambda d: d["edgeRegions"].append(region))
+    message = expect_error(project_copy, "global", "residency.yaml", "edgeRegions[5]", f"{region} is not an EU region", "allowed:")
+    assert "eu-north-1" in message.split("allowed:")[1]
+
+
+def test_edge_regions_missing(project_copy):
+    edit_yaml(project_copy / "residency.yaml", lambda d: d.pop("edgeRegions"))
+    expect_error(project_copy, "global", "residency.yaml", "edgeRegions", "must be a non-empty list", "allowed: eu-central-1")
+
+
+def test_country_served_from_an_edge_cache_outside_the_eu(project_copy):
+    edit_yaml(project_copy / "residency.yaml", lambda d: d["countries"].__setitem__("GB", "eu"))
+    expect_error(project_copy, "global", "residency.yaml", "countries.GB", "regional edge cache in eu-west-2, outside the EU",
+                 "remove the country")
+
+
+def test_edge_regions_must_include_the_edge_cache_of_a_whitelisted_country(project_copy):
+    edit_yaml(project_copy / "residency.yaml", lambda d: d["edgeRegions"].remove("eu-central-1"))
+    expect_error(project_copy, "global", "residency.yaml", "edgeRegions", "lacks eu-central-1: viewers in DE")

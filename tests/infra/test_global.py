@@ -207,14 +207,46 @@ def test_origin_secret_reaches_every_origin_and_every_api(project_copy):
     assert api.props["environment"]["variables"]["APPX_ORIGIN_SECRET"] == "not-a-real-secret"
 
 
-def test_edge_log_groups_are_precreated_in_every_cell_region_with_retention_and_cmk(project, cell_runs, global_run):
+def test_edge_log_groups_are_precreated_in_every_edge_region_with_retention_and_a_cmk_of_that_region(project, cell_runs, global_run):
     retention = edge_config(project, project.stacks["global"]).settings.log_retention_days
     groups = {global_run.region_of(g): g for g in global_run.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    assert set(groups) == set(project.cell_regions)
+    assert set(groups) == set(project.residency.edge_regions)
+    assert set(groups) - set(project.cell_regions), "the shipped edge regions include regions without a cell"
+    keys = {k.outputs["arn"]: k for k in global_run.of_type("aws:kms/key:Key")}
     for region, group in groups.items():
         assert group.props["name"] == "/aws/lambda/us-east-1.appx-edge"
         assert group.props["retentionInDays"] == retention
-        assert group.props["kmsKeyId"] == cell_runs[region].outputs["dataKeyArn"]
+        if region in cell_runs:
+            assert group.props["kmsKeyId"] == cell_runs[region].outputs["dataKeyArn"]
+            continue
+        # No cell there: a key of the global stack, created in that region, for this log group only.
+        key = keys[group.props["kmsKeyId"]]
+        assert global_run.region_of(key) == region and key.props["enableKeyRotation"] is True
+        statements = {st["Sid"]: st for st in json.loads(key.props["policy"])["Statement"]}
+        logs = statements["CloudWatchLogsEncrypt"]
+        assert logs["Principal"] == {"Service": f"logs.{region}.amazonaws.com"}
+        assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == (
+            f"arn:aws:logs:{region}:123456789012:log-group:/aws/lambda/us-east-1.appx-edge")
+    assert len(keys) == len(set(groups) - set(cell_runs))
+
+
+def test_edge_function_may_log_only_into_the_precreated_groups(project, global_run):
+    policy = next(p for p in global_run.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-logs"))
+    (statement,) = json.loads(policy.props["policy"])["Statement"]
+    assert "logs:CreateLogGroup" not in statement["Action"]
+    assert sorted(statement["Resource"]) == sorted(
+        f"arn:aws:logs:{region}:*:log-group:/aws/lambda/us-east-1.appx-edge:*" for region in project.residency.edge_regions)
+
+
+def test_edge_regions_are_eu_and_cover_the_whitelisted_countries_edge_caches(project, global_run):
+    from components.regions import EU_REGIONS, REGIONAL_EDGE_CACHE_BY_COUNTRY
+
+    assert set(project.residency.edge_regions) <= EU_REGIONS
+    geo = only(global_run, "aws:cloudfront/distribution:Distribution").props["restrictions"]["geoRestriction"]
+    for country in geo["locations"]:
+        cache = REGIONAL_EDGE_CACHE_BY_COUNTRY.get(country)
+        assert cache is None or cache in project.residency.edge_regions, country
+    assert "GB" not in geo["locations"]  # London's edge cache is outside the EU
 
 
 def test_unreachable_origins_answer_a_503_problem_page(global_run):

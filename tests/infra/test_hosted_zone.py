@@ -48,3 +48,42 @@ def test_a_malformed_zone_id_names_the_key(project_copy):
     (project_copy / "Pulumi.eu-west-1.yaml").write_text(yaml.safe_dump(document))
     with pytest.raises(ConfigError, match=r"Pulumi.eu-west-1.yaml: appx:hostedZoneId: not a Route 53 hosted zone id: 'example.eu'"):
         run_stack("eu-west-1", project_copy)
+
+
+def test_name_servers_are_printed_as_soon_as_the_zone_exists(project, caplog):
+    # `pulumi stack output nameServers` is empty until every output resolves (after the
+    # certificates validate, which needs the delegation): the program logs them on creation.
+    caplog.set_level("INFO")
+    run = run_stack(project.dns_owner)
+    (zone,) = run.of_type(ZONE)
+    assert f"delegate {project.settings.domain} to {' '.join(zone.outputs['nameServers'])} now" in caplog.text
+
+
+def test_each_shared_validation_record_has_exactly_one_owner(project, cell_runs):
+    # ACM gives every certificate of the account for a name the same validation record.
+    owners: dict[str, list[str]] = {}
+    for region, run in cell_runs.items():
+        for record in run.of_type(RECORD):
+            if record.props["name"].startswith("_"):
+                owners.setdefault(record.props["name"], []).append(region)
+                assert not record.props.get("allowOverwrite"), record.name
+    for region, run in cell_runs.items():
+        (certificate,) = run.of_type("aws:acm/certificate:Certificate")
+        (validation,) = run.of_type("aws:acm/certificateValidation:CertificateValidation")
+        options = {o["domainName"]: o["resourceRecordName"] for o in certificate.outputs["domainValidationOptions"]}
+        assert set(options) == set(project.host_names(region))
+        assert sorted(validation.props["validationRecordFqdns"]) == sorted(n.rstrip(".") for n in options.values())
+        for host, record_name in options.items():
+            owner = project.validation_record_owner(host)
+            assert owners[record_name] == [owner], (host, owners[record_name])
+            # The owner is deployed before, and destroyed after, every other cell that validates with it.
+            assert project.deploy_order().index(owner) <= project.deploy_order().index(region)
+    # origin.<domain> is on every cell's certificate, its record created by the first cell only.
+    assert project.validation_record_owner(project.settings.public_origin_host) == project.deploy_order()[0]
+    assert project.validation_record_owner("eu.origin." + project.settings.domain) == project.residency.zones["eu"].home_region
+
+
+def test_destroying_a_non_owner_cell_leaves_the_shared_records(project, cell_runs):
+    last = project.deploy_order()[-2]  # the last cell: destroyed first
+    names = [r.props["name"] for r in cell_runs[last].of_type(RECORD) if r.props["name"].startswith("_")]
+    assert names == [n for n in names if f".{last}.cells." in n], names

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import copy
 import json
+from pathlib import Path
 
+from components.residency import RESIDENCY_FILE, load_residency
 from policy.analyzer import Provider, Resource
 
 STACK, PROJECT = "test", "appx"
+RESIDENCY = load_residency(Path(__file__).resolve().parents[2] / RESIDENCY_FILE)
 ACCOUNT = "123456789012"
 
 
@@ -156,7 +159,15 @@ def baseline() -> list[Resource]:
         "orderedCacheBehaviors": [{"pathPattern": "/api/*", "viewerProtocolPolicy": "https-only", "targetOriginId": "eu"}],
         "origins": [{"originId": "eu", "domainName": "eu.origin.appx.example.eu", "customOriginConfig": {
             "originProtocolPolicy": "https-only", "originSslProtocols": ["TLSv1.2"], "httpPort": 80, "httpsPort": 443}}],
+        "restrictions": {"geoRestriction": {"restrictionType": "whitelist", "locations": sorted(RESIDENCY.countries)}},
     }, deps=[cert.urn, waf.urn, edge_fn.urn])
+    # Where the edge function may run (residency.yaml edgeRegions): its log group, pre-created.
+    edge_region_logs = [
+        R(T["log"], f"edge-logs-{region}", {"name": "/aws/lambda/us-east-1.appx-edge", "retentionInDays": 30,
+                                            "kmsKeyId": arn("kms", region, "key/edge-logs"), "tags": {"data-class": "personal"}},
+          provider(region, region))
+        for region in RESIDENCY.edge_regions
+    ]
     hc = R(T["hc"], "hc-eu-west-1", {"type": "HTTPS", "fqdn": "eu-west-1.origin.appx.example.eu", "resourcePath": "/health",
                                      "requestInterval": 10, "failureThreshold": 3})
     record = R(T["record"], "eu-origin-eu-west-1", {"name": "eu.origin.appx.example.eu", "type": "A", "setIdentifier": "eu-west-1",
@@ -164,7 +175,7 @@ def baseline() -> list[Resource]:
                deps=[hc.urn])
     return [data_key, field_key, field_replica, de_key, restricted, restricted_de, table_replica, posts, feed, dlq, queue,
             failures, mapping, log, fn, worker_fn, stream_fn, worker_source, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
-            edge_log, dist, hc, record]
+            edge_log, dist, hc, record, *edge_region_logs]
 
 
 def mutate(resources: list[Resource], name: str, change) -> list[Resource]:

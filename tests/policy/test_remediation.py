@@ -5,7 +5,7 @@ import pytest
 
 from policy.analyzer import OfflineAnalyzer
 from policy.rules import BY_NAME
-from tests.policy.baseline import baseline, mutate
+from tests.policy.baseline import RESIDENCY, baseline, mutate
 from tests.policy.variants import setp
 
 CASES = [
@@ -36,7 +36,8 @@ def test_log_retention_remediation_honours_configured_maximum(detecting_analyzer
     analyzer = OfflineAnalyzer({"log-retention": {"maxRetentionDays": 14}})
     result = analyzer.evaluate(baseline())  # baseline keeps logs 30 days
     changed = {m.urn.split("::")[-1]: m.changed() for m in result.remediations}
-    assert changed == {"api-logs": {"retentionInDays": 14}, "edge-logs": {"retentionInDays": 14}}
+    every_log_group = ["api-logs", "edge-logs", *(f"edge-logs-{region}" for region in RESIDENCY.edge_regions)]
+    assert changed == {name: {"retentionInDays": 14} for name in every_log_group}
     assert result.diagnostics == []
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.policy.baseline import EUC1, EUW3, USE1, arn, provider
+from tests.policy.baseline import EUC1, EUW3, RESIDENCY, USE1, arn, provider
 
 
 def setp(path: str, value):
@@ -70,6 +70,12 @@ VARIANTS = [
     ("eu-regions", "edge-logs", "non-edge log group in us-east-1", setp("name", "/appx/audit")),
     ("eu-regions", "data-key", "data key in us-east-1", set_provider(USE1)),
     ("eu-regions", "api-logs", "no region at all", set_provider(None)),
+    # edge-function-logs-where-it-runs (changes to other resources: apply_special)
+    ("edge-function-logs-where-it-runs", "edge", "GB whitelisted: may run in London (eu-west-2)", lambda r: None),
+    ("edge-function-logs-where-it-runs", "edge", "edge region without its log group", lambda r: None),
+    ("edge-function-logs-where-it-runs", "edge", "edge log group without a CMK", lambda r: None),
+    ("edge-function-logs-where-it-runs", "edge", "distribution without a geo whitelist", lambda r: None),
+    ("edge-function-logs-where-it-runs", "edge", "custom log group, pre-created nowhere", setp("loggingConfig", {"logGroup": "/appx/edge"})),
     # restricted-data-residency
     ("restricted-data-residency", "appx-restricted-eu", "replica in eu-west-2", setp("replicas.0.regionName", "eu-west-2")),
     ("restricted-data-residency", "appx-restricted-de", "de table replicated to eu-west-1", setp("replicas", [{"regionName": "eu-west-1"}])),
@@ -215,4 +221,15 @@ def apply_special(rule: str, name: str, what: str, resources: list) -> list:
         by_name["exports-sse"].dependencies = []
     elif rule == "restricted-table-zone-key" and name == "appx-restricted-de":
         resources.remove(by_name["field-key-de"])
+    elif rule == "edge-function-logs-where-it-runs":
+        geo = by_name["cdn"].props["restrictions"]["geoRestriction"]
+        edge_log = by_name[f"edge-logs-{RESIDENCY.edge_regions[-1]}"]
+        if what.startswith("GB whitelisted"):
+            geo["locations"].append("GB")
+        elif what == "edge region without its log group":
+            resources.remove(edge_log)
+        elif what == "edge log group without a CMK":
+            edge_log.props.pop("kmsKeyId")
+        elif what == "distribution without a geo whitelist":
+            by_name["cdn"].props["restrictions"] = {"geoRestriction": {"restrictionType": "none"}}
     return resources

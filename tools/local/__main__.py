@@ -57,6 +57,7 @@ def cmd_up(args) -> int:
         w(f"  {region:<13} {cell.url}   zones: {zones}\n")
     w(f"  health checks every {rt.health_interval:g}s, threshold {rt.health_threshold}, record TTL {rt.dns_ttl:g}s"
       f" → detection window {rt.detection_window_s:g}s\n")
+    w(f"  storage   : {rt.moto.url}   (moto: DynamoDB, SQS, KMS of every region; AWS_ENDPOINT_URL for boto3/aws cli)\n")
     w(f"  logs      : {rt.log_dir}\n")
     w("  faults    : python -m tools.local fault down eu-central-1 | recover eu-central-1\n")
     w("  demo      : .venv/bin/python -m tools.demo\n")
@@ -86,10 +87,15 @@ def cmd_status(args) -> int:
     state = read_state(args.state_dir)
     with urllib.request.urlopen(f"{state['edge']}/_control/state", timeout=10) as r:
         doc = json.loads(r.read())
+    print(f"edge          {state['edge']}/   dashboard {state['dashboard']}")
+    print(f"storage       {doc['storage']['moto']}   (moto: DynamoDB, SQS, KMS of every region)")
     for reg in doc["regions"]:
         h = "healthy" if reg["health"]["healthy"] else "UNHEALTHY"
         faults = ", ".join(k for k, v in reg["faults"].items() if v and k != "since") or "no faults"
         print(f"{reg['region']:<13} {h:<9} zones={','.join(reg['zones'])} {faults}")
+    for zone in doc["zones"]:
+        served = f"served by {', '.join(zone['servedBy'])}" if zone["servedBy"] else "UNAVAILABLE (no cell of the zone is up)"
+        print(f"zone {zone['zone']:<8} {served}")
     for link in doc["replication"]:
         if link["pending"]:
             print(f"replication {link['table']} {link['from']}→{link['to']}: {link['pending']} pending, lag {link['lagSeconds']}s")

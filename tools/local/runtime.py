@@ -296,10 +296,15 @@ class Runtime:
         zones = []
         for z in self.topology.zones.values():
             host = z.origin_host(self.topology.domain)
+            # Served right now = some cell of the zone can answer (not taken down, storage up); Route 53's
+            # answer can still name a dead cell (detection window, or fail-open when none is healthy).
+            serving = [r for r in z.regions if not (self.cells[r].faults.down or self.cells[r].faults.storage_down)]
             zones.append({"zone": z.name, "regions": list(z.regions), "originHost": host,
                           "countries": sorted(c for c, n in self.topology.project.residency.countries.items() if n == z.name),
-                          "answer": self.route53.resolve(host, None)[:1]})
+                          "answer": self.route53.resolve(host, None)[:1],
+                          "servedBy": serving, "status": "served" if serving else "unavailable"})
         return {
+            "storage": {"moto": self.moto.url},
             "regions": regions,
             "zones": zones,
             "replication": self.replicator.lag(),
