@@ -106,7 +106,8 @@ class ApiApp:
         if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
             event = {**event, "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": "GET"}}}
         response = self.resolver.resolve(event, context)
-        response["headers"] = {**self.cors.response_headers(_header(event, "origin")), **(response.get("headers") or {})}
+        if _method(event) != "OPTIONS":  # a preflight carries its own grant (or none)
+            response["headers"] = {**self.cors.response_headers(_header(event, "origin")), **(response.get("headers") or {})}
         if head:
             response = {**response, "body": "", "isBase64Encoded": False}
         unwraps = self.keys.unwrap_calls - before
