@@ -24,6 +24,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365)
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 _DOMAIN = re.compile(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,32}$")
+# A browser origin as the API compares it (APPX_CORS_ORIGINS): scheme, lower-case host, port.
+_ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class CellSettings:
     max_receive_count: int
     reserved_concurrency: FunctionConcurrency
     api_throttle: ApiThrottle
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,7 @@ def cell_config(project: Project, stack: StackFile) -> CellConfig:
             stream=concurrency.int("stream", 1, 10_000),
         ),
         api_throttle=ApiThrottle(burst_limit=throttle.int("burstLimit", 1, 100_000), rate_limit=throttle.int("rateLimit", 1, 100_000)),
+        cors_origins=reader.origins("corsOrigins"),
     )
     zones = tuple(project.residency.zones_in(stack.region))
     return CellConfig(stack.region, settings, zones, project)
@@ -272,6 +276,16 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigError(self.file, self._key(key), f"must be an integer in {low}..{high}, got {value!r}", f"{low}..{high}")
         return value
+
+    def origins(self, key: str) -> tuple[str, ...]:
+        """Optional list of browser origins (CORS), or ["*"] alone for any origin without credentials."""
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.file, self._key(key), f"must be a list of origins, got {value!r}", "https://host[:port] or *")
+        for i, origin in enumerate(value):
+            if not _ORIGIN.match(origin) and not (origin == "*" and len(value) == 1):
+                raise ConfigError(self.file, f"{self._key(key)}[{i}]", f"not an origin: {origin!r}", "https://host[:port] (lower case, no path), or * alone")
+        return tuple(value)
 
     def choice(self, key: str, allowed: tuple) -> object:
         value = self.raw.get(key)

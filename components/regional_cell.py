@@ -115,6 +115,8 @@ class RegionalCell(pulumi.ComponentResource):
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
+        if settings.cors_origins:
+            environment["APPX_CORS_ORIGINS"] = ",".join(settings.cors_origins)
         restricted_arns = tuple(t.arn for t in restricted)
         posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
         field_key_arns = tuple(k.arn for k in field_keys)
