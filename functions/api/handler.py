@@ -494,7 +494,7 @@ class ApiApp:
         @r.post("/v1/me/sessions")
         def open_session():
             p = self.authenticate()
-            token, item = self.sessions.open(p.zone, p.user_id, p.items)
+            token, item = self.sessions.open(p.zone, p.user_id, p.session, p.items)
             self.log.info("session opened", subject=ids.subject_ref(p.user_id))
             return issued(p, token, item)
 

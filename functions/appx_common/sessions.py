@@ -162,13 +162,14 @@ class Sessions:
         return True
 
     # ---- changes (one transaction each, so nothing is half-done) ---------------------------
-    def open(self, zone: str, user_id: str, items: list[dict]) -> tuple[str, dict]:
+    def open(self, zone: str, user_id: str, current: dict, items: list[dict]) -> tuple[str, dict]:
         """One more session for the user (another device). The least recently used sessions
-        beyond the cap are evicted in the same transaction."""
+        beyond the cap are evicted in the same transaction (never the caller's own)."""
         token, item = self.new(user_id, self.clock())
-        live = sorted((i for i in items if is_session(i) and is_live(i)), key=lambda i: int(i["lastUsedAtS"]))
+        live = [i for i in items if is_session(i) and is_live(i)]
+        others = sorted((i for i in live if i["sessionId"] != current["sessionId"]), key=lambda i: (int(i["lastUsedAtS"]), int(i["createdAtS"])))
         excess = len(live) + 1 - self.policy.max_per_user
-        evict = {i["sessionId"]: EVICTED for i in live[:max(0, excess)]}
+        evict = {i["sessionId"]: EVICTED for i in others[:max(0, excess)]}
         self._transact(zone, user_id, items, put=item, revoke=evict)
         return token, item
 

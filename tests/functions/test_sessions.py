@@ -171,6 +171,13 @@ def test_cap_evicts_least_recently_used(world, user):
     assert len([i for i in session_items(world, user["userId"]) if "hash" in i]) == 10
 
 
+def test_cap_never_evicts_the_callers_own_session(world, user):
+    """Within the hour use is not recorded, so the caller's session looks least recently used."""
+    for _ in range(15):
+        assert world.request("POST", "/v1/me/sessions", token=user["token"]).status == 201
+    assert me(world, user["token"]).status == 200
+
+
 def test_erasure_removes_sessions(world, user):
     rotated = world.request("POST", "/v1/me/token:rotate", token=user["token"]).json["token"]
     assert world.request("DELETE", "/v1/me", token=rotated).status == 204
