@@ -481,7 +481,10 @@ class ApiApp:
     def _session_routes(self, r: APIGatewayHttpResolver) -> None:
         """Sessions of the caller (docs/token-format.md §4): list, open, rotate, revoke."""
 
-        def issued(p: Principal, token: str, item: dict) -> Response:
+        def issue(change: Callable[[Principal], tuple[str, dict]], event: str) -> Response:
+            p = self.authenticate()
+            token, item = change(p)
+            self.log.info(event, subject=ids.subject_ref(p.user_id))
             doc = {"token": token, **self.sessions.describe(item, item["sessionId"])}
             return Response(201, JSON, json.dumps(doc), {"Cache-Control": "no-store", "Location": f"/v1/me/sessions/{item['sessionId']}"})
 
@@ -493,17 +496,11 @@ class ApiApp:
 
         @r.post("/v1/me/sessions")
         def open_session():
-            p = self.authenticate()
-            token, item = self.sessions.open(p.zone, p.user_id, p.session, p.items)
-            self.log.info("session opened", subject=ids.subject_ref(p.user_id))
-            return issued(p, token, item)
+            return issue(lambda p: self.sessions.open(p.zone, p.user_id, p.session, p.items), "session opened")
 
         @r.post("/v1/me/token:rotate")
         def rotate_token():
-            p = self.authenticate()
-            token, item = self.sessions.rotate(p.zone, p.user_id, p.session, p.items)
-            self.log.info("session rotated", subject=ids.subject_ref(p.user_id))
-            return issued(p, token, item)
+            return issue(lambda p: self.sessions.rotate(p.zone, p.user_id, p.session, p.items), "session rotated")
 
         @r.delete("/v1/me/sessions/<session_id>")
         def revoke_session(session_id: str):
