@@ -1,7 +1,11 @@
 """The CloudFront distribution: HTTPS only on TLSv1.2_2021, HTTP/2 and 3, geo restriction from
 the residency map, cached public GETs with origin-group failover, and uncached personal and
 restricted routes that run the origin-request Lambda@Edge (with the body) to encrypt fields
-and pick the user's residency zone."""
+and pick the user's residency zone. Every viewer response carries the security headers of a
+response headers policy; personal routes are never cacheable downstream, errors included.
+
+The module-level constants are the distribution's behaviour as data: the local edge
+(tools/local/edge.py) applies the same ones."""
 
 from __future__ import annotations
 
@@ -12,12 +16,52 @@ import pulumi_aws as aws
 
 # AWS managed cache policy "CachingDisabled".
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+# AWS managed origin request policy "AllViewerExceptHostHeader": every viewer header (so also
+# Authorization and Idempotency-Key), cookie and query string except Host, plus CloudFront's
+# viewer location headers (CloudFront-Viewer-Country). Without the viewer's Host, CloudFront
+# sends the origin's domain name, which is the API Gateway custom domain of the behaviour's
+# origin: the requests the edge function passes through untouched (OPTIONS, public GET/HEAD)
+# reach API Gateway with a Host it serves. When the function moves a request to a zone origin
+# it sets Host to that origin itself (Host is writable in origin-request events).
+ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 # Routes that carry personal or restricted data: never cached, always through Lambda@Edge.
 PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
 ORIGIN_VERIFY_HEADER = "x-appx-origin-verify"
+# Custom origins: HTTPS on 443 with TLS 1.2, 10 s to answer, connections kept 5 s.
+ORIGIN_SSL_PROTOCOLS = ["TLSv1.2"]
+ORIGIN_READ_TIMEOUT_S = 10
+ORIGIN_KEEPALIVE_TIMEOUT_S = 5
+# The public origin group fails over to its secondary on these origin answers (and on
+# connection failures and timeouts), for GET, HEAD and OPTIONS only.
+FAILOVER_STATUS_CODES = [500, 502, 503, 504]
 UNAVAILABLE_PAGE = "/errors/unavailable"  # served by the API (docs/api/openapi.yaml)
+# Custom error responses: CloudFront's 502/504 become a 503 with the API's problem page.
+ERROR_PAGE_FOR = (502, 504)
+ERROR_PAGE_STATUS = 503
+# How long CloudFront keeps an error response per URL. 0: an error is never cached. CloudFront
+# caches errors by URL, and the personal behaviours' URLs (/v1/me) are the same for every user:
+# a cached 503 of a down single-region zone would be served to users of healthy zones.
+ERROR_CACHING_MIN_TTL_S = 0
+# Response headers policies (override: yes) on every behaviour.
+HSTS_MAX_AGE_S = 2 * 365 * 24 * 3600
+FRAME_OPTION = "DENY"
+REFERRER_POLICY = "no-referrer"
+SECURITY_HEADERS = {
+    "Strict-Transport-Security": f"max-age={HSTS_MAX_AGE_S}; includeSubDomains",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": FRAME_OPTION,
+    "Referrer-Policy": REFERRER_POLICY,
+}
+# Personal routes only: whatever the response (the API's, a generated one, the error page,
+# which is itself a public cacheable object), the viewer and any proxy may not store it.
+PERSONAL_RESPONSE_HEADERS = {"Cache-Control": "no-store"}
+
+
+def viewer_response_headers(personal: bool) -> dict[str, str]:
+    """The headers the behaviour's response headers policy sets on every viewer response."""
+    return {**SECURITY_HEADERS, **(PERSONAL_RESPONSE_HEADERS if personal else {})}
 
 
 @dataclass
@@ -29,7 +73,7 @@ class EdgeDistributionArgs:
     public_origin_host: str  # latency-routed over every cell
     fallback_origin_host: str  # one cell directly: the origin group's secondary
     personal_origin_host: str  # placeholder; Lambda@Edge rewrites to the user's zone origin
-    allowed_countries: list[str] | None  # None: no geo restriction
+    allowed_countries: tuple[str, ...] | None  # None: no geo restriction
     price_class: str
     origin_secret: pulumi.Input[str] | None = None
 
@@ -57,19 +101,31 @@ class EdgeDistribution(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        personal_forwarding = aws.cloudfront.OriginRequestPolicy(
-            f"{name}-personal",
-            # With caching disabled, "all viewer headers" includes Authorization (an origin request
-            # policy may not name it explicitly); Lambda@Edge then rewrites Host to the zone origin.
-            comment="Personal routes: every viewer header (Authorization, Idempotency-Key) plus the viewer's country",
-            cookies_config=aws.cloudfront.OriginRequestPolicyCookiesConfigArgs(cookie_behavior="none"),
-            headers_config=aws.cloudfront.OriginRequestPolicyHeadersConfigArgs(
-                header_behavior="allViewerAndWhitelistCloudFront",
-                headers=aws.cloudfront.OriginRequestPolicyHeadersConfigHeadersArgs(items=["CloudFront-Viewer-Country"]),
-            ),
-            query_strings_config=aws.cloudfront.OriginRequestPolicyQueryStringsConfigArgs(query_string_behavior="all"),
-            opts=child,
-        )
+        def response_headers(suffix: str, personal: bool) -> aws.cloudfront.ResponseHeadersPolicy:
+            extra = PERSONAL_RESPONSE_HEADERS if personal else {}
+            return aws.cloudfront.ResponseHeadersPolicy(
+                f"{name}-{suffix}",
+                comment=f"Security headers{' and no-store' if personal else ''} on every viewer response",
+                security_headers_config=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+                    strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
+                        access_control_max_age_sec=HSTS_MAX_AGE_S, include_subdomains=True, preload=False, override=True
+                    ),
+                    content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(override=True),
+                    frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(frame_option=FRAME_OPTION, override=True),
+                    referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
+                        referrer_policy=REFERRER_POLICY, override=True
+                    ),
+                ),
+                custom_headers_config=aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs(
+                    items=[aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(header=h, value=v, override=True) for h, v in extra.items()]
+                )
+                if extra
+                else None,
+                opts=child,
+            )
+
+        public_headers = response_headers("public-headers", personal=False)
+        personal_headers = response_headers("personal-headers", personal=True)
 
         def origin(origin_id: str, host: str) -> aws.cloudfront.DistributionOriginArgs:
             return aws.cloudfront.DistributionOriginArgs(
@@ -81,8 +137,8 @@ class EdgeDistribution(pulumi.ComponentResource):
                 if args.origin_secret is not None
                 else None,
                 custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
-                    http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=["TLSv1.2"],
-                    origin_read_timeout=10, origin_keepalive_timeout=5,
+                    http_port=80, https_port=443, origin_protocol_policy="https-only", origin_ssl_protocols=ORIGIN_SSL_PROTOCOLS,
+                    origin_read_timeout=ORIGIN_READ_TIMEOUT_S, origin_keepalive_timeout=ORIGIN_KEEPALIVE_TIMEOUT_S,
                 ),
             )
 
@@ -106,7 +162,7 @@ class EdgeDistribution(pulumi.ComponentResource):
             origin_groups=[
                 aws.cloudfront.DistributionOriginGroupArgs(
                     origin_id="public-failover",
-                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(status_codes=[500, 502, 503, 504]),
+                    failover_criteria=aws.cloudfront.DistributionOriginGroupFailoverCriteriaArgs(status_codes=FAILOVER_STATUS_CODES),
                     members=[
                         aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="public"),
                         aws.cloudfront.DistributionOriginGroupMemberArgs(origin_id="fallback"),
@@ -119,6 +175,7 @@ class EdgeDistribution(pulumi.ComponentResource):
                 allowed_methods=READ_METHODS,
                 cached_methods=["GET", "HEAD"],
                 cache_policy_id=public_cache.id,
+                response_headers_policy_id=public_headers.id,
                 compress=True,
             ),
             ordered_cache_behaviors=[
@@ -129,7 +186,8 @@ class EdgeDistribution(pulumi.ComponentResource):
                     allowed_methods=ALL_METHODS,
                     cached_methods=["GET", "HEAD"],
                     cache_policy_id=CACHING_DISABLED,
-                    origin_request_policy_id=personal_forwarding.id,
+                    origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_HEADER,
+                    response_headers_policy_id=personal_headers.id,
                     lambda_function_associations=[edge_association],
                     compress=True,
                 )
@@ -140,9 +198,10 @@ class EdgeDistribution(pulumi.ComponentResource):
             # healthy cell through the public origin group.
             custom_error_responses=[
                 aws.cloudfront.DistributionCustomErrorResponseArgs(
-                    error_code=code, response_code=503, response_page_path=UNAVAILABLE_PAGE, error_caching_min_ttl=5
+                    error_code=code, response_code=ERROR_PAGE_STATUS, response_page_path=UNAVAILABLE_PAGE,
+                    error_caching_min_ttl=ERROR_CACHING_MIN_TTL_S,
                 )
-                for code in (502, 504)
+                for code in ERROR_PAGE_FOR
             ],
             restrictions=aws.cloudfront.DistributionRestrictionsArgs(
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(

@@ -19,7 +19,6 @@ from components.edge_function import EDGE_FUNCTION_NAME, EdgeFunction, EdgeFunct
 from components.edge_logs import EdgeFunctionLogs, EdgeLogsArgs
 from components.hosted_zone import hosted_zone_id
 from components.latency_routing import CellEndpoint, LatencyRouting, LatencyRoutingArgs
-from components.residency import DENY
 
 
 @dataclass
@@ -75,8 +74,8 @@ class GlobalEdge(pulumi.ComponentResource):
                 edge_function_arn=edge_function.qualified_arn,
                 public_origin_host=dns.public_origin_host,
                 fallback_origin_host=f"{fallback_region}.cells.{dns.domain}",
-                personal_origin_host=next(iter(residency.zones.values())).origin_host(dns.domain),
-                allowed_countries=list(residency.countries) if residency.unmapped_countries == DENY else None,
+                personal_origin_host=residency.default_origin_host(dns.domain),
+                allowed_countries=residency.viewer_whitelist,
                 price_class=settings.price_class,
                 origin_secret=args.origin_secret,
             ),

@@ -65,6 +65,17 @@ class Residency:
             name = self.unmapped_countries
         return self.zones.get(name) if name else None
 
+    @property
+    def viewer_whitelist(self) -> tuple[str, ...] | None:
+        """The distribution's geo restriction: with `unmappedCountries: deny`, CloudFront serves
+        only the mapped countries (others get its 403); otherwise every country (None)."""
+        return tuple(sorted(self.countries)) if self.unmapped_countries == DENY else None
+
+    def default_origin_host(self, domain: str) -> str:
+        """The personal behaviours' configured origin, before the edge function picks the
+        user's zone origin (requests it passes through untouched go here)."""
+        return next(iter(self.zones.values())).origin_host(domain)
+
     def routing_document(self) -> dict:
         """The part of the edge function's bundled config that comes from this file."""
         return {

@@ -313,6 +313,12 @@ def m_latency_no_health_check(rs):
     return r.name
 
 
+def m_api_concurrency_undersized(rs):
+    f = find(rs, "aws:lambda/function:Function", lambda r: r.props.get("name") == "appx-api")
+    f.props["reservedConcurrentExecutions"] = 50  # the shipped profile needs ~280 in eu-central-1 with a neighbour lost
+    return f.name
+
+
 @dataclass(frozen=True)
 class Mutation:
     rule: str
@@ -362,6 +368,7 @@ MUTATIONS = [
     Mutation("dynamodb-no-legacy-global-table", CELL, "legacy GlobalTable stitched over the restricted table", m_legacy_global_table),
     Mutation("sqs-dead-letter-queue", CELL, "queue loses its redrive policy", m_queue_no_dlq),
     Mutation("latency-records-health-checked", GLOBAL, "latency record without health check", m_latency_no_health_check),
+    Mutation("cell-capacity-n-1", CELL, "API reserved concurrency below the N-1 demand", m_api_concurrency_undersized),
 ]
 
 

@@ -57,7 +57,7 @@ def run(stack: LocalStack) -> int:
         users[country] = r.json()
         say(f"  {country} {name:<8} → zone {users[country]['zone']:<3} served by {r.region:<13} user id {users[country]['userId'][:16]}…")
     r = stack.request("POST", "/v1/users", json_body={"email": f"sam.{marker}@example.com", "name": "Sam"}, country="US")
-    say(f"  US Sam      → {r.status} ({r.json().get('title', '') if r.body else ''}): countries outside the map are refused at the edge")
+    say(f"  US Sam      → {r.status} ({r.cache}): countries outside the map are refused by CloudFront's geo restriction")
     stack.wait_idle()
 
     step(3, "Where the German's restricted data lives")

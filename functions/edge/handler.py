@@ -167,10 +167,10 @@ class EdgeApp:
         self.rsa_operations += 1
         doc.update(self.sealers[zone].seal(plain, subject))
         out = json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        # Content-Length stays as it came: it is read-only in origin-request events (CloudFront
+        # rejects a result that adds, changes or deletes it) and CloudFront sets the length of a
+        # replaced body itself.
         body.update(action="replace", encoding="base64", data=base64.b64encode(out).decode("ascii"), inputTruncated=False)
-        for name in [h for h in request["headers"] if h.lower() == "content-length"]:
-            del request["headers"][name]
-
 
     @staticmethod
     def add_body_digest(headers: dict, doc: dict) -> None:

@@ -43,6 +43,7 @@ RULE_MODULES = (
     "lambda_url_auth",
     "sqs_dead_letter_queue",
     "latency_records_health_checked",
+    "cell_capacity_n_1",
 )
 
 POLICIES = [import_module(f"{__name__}.{m}").POLICY for m in RULE_MODULES]

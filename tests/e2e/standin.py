@@ -31,7 +31,7 @@ def api(env):
             if path == "/health":
                 ddb.describe_table(TableName=env["APPX_POSTS_TABLE"])
                 return _resp(200, {"ok": True, "region": env["APPX_REGION"]})
-            if method == "POST" and path == "/users":
+            if method == "POST" and path == "/v1/users":
                 zone = event["headers"].get("x-zone", "eu")
                 if zone not in zones:
                     return _resp(503, {"error": "zone not served"}, {"Retry-After": "5"})
@@ -39,15 +39,15 @@ def api(env):
                 body = json.loads(event.get("body") or "{}")
                 ddb.put_item(TableName=zones[zone]["table"], Item={"pk": {"S": uid}, "sk": {"S": "profile"}, "email": {"S": body.get("email", "")}})
                 return _resp(201, {"id": uid, "region": env["APPX_REGION"]})
-            if method == "POST" and path == "/posts":
+            if method == "POST" and path == "/v1/posts":
                 pid = uuid.uuid4().hex
                 ddb.put_item(TableName=env["APPX_POSTS_TABLE"], Item={"pk": {"S": pid}, "sk": {"S": "post"}, "text": {"S": event.get("body") or ""}})
                 return _resp(201, {"id": pid})
-            if method == "GET" and path.startswith("/posts/"):
-                item = ddb.get_item(TableName=env["APPX_POSTS_TABLE"], Key={"pk": {"S": path[7:]}, "sk": {"S": "post"}}).get("Item")
+            if method == "GET" and path.startswith("/v1/posts/"):
+                item = ddb.get_item(TableName=env["APPX_POSTS_TABLE"], Key={"pk": {"S": path[10:]}, "sk": {"S": "post"}}).get("Item")
                 if not item:
                     return _resp(404, {"error": "not found"}, {"Cache-Control": "no-store"})
-                return _resp(200, {"id": path[7:], "text": item["text"]["S"], "region": env["APPX_REGION"]}, {"Cache-Control": "public, max-age=30"})
+                return _resp(200, {"id": path[10:], "text": item["text"]["S"], "region": env["APPX_REGION"]}, {"Cache-Control": "public, max-age=30"})
             if method == "GET" and path == "/errors/unavailable":
                 return _resp(200, {"status": 503, "from": env["APPX_REGION"]}, {"Retry-After": "30", "Cache-Control": "public, max-age=60"})
             if method == "GET" and path == "/gateway-timeout":
@@ -66,8 +66,10 @@ def api(env):
 def edge(config):
     def handler(event, context):
         request = event["Records"][0]["cf"]["request"]
+        if "x-standin-delete" in request["headers"]:  # a result CloudFront rejects: a read-only header deleted
+            del request["headers"][request["headers"]["x-standin-delete"][0]["value"]]
         country = request["headers"].get("cloudfront-viewer-country", [{"value": ""}])[0]["value"]
-        if request["method"] == "POST" and request["uri"] == "/users":
+        if request["method"] == "POST" and request["uri"] == "/v1/users":
             zone = config["countries"].get(country)
             if not zone:
                 return {"status": "403", "statusDescription": "Forbidden", "headers": {}, "body": "country not served"}

@@ -55,8 +55,9 @@ def rt(tmp_path_factory):
         runtime.stop()
 
 
-def call(rt, method, path, body=None, country="FR", base=None):
-    req = urllib.request.Request((base or rt.edge.url) + path, data=body, method=method, headers={"CloudFront-Viewer-Country": country})
+def call(rt, method, path, body=None, country="FR", base=None, headers=None):
+    req = urllib.request.Request((base or rt.edge.url) + path, data=body, method=method,
+                                 headers={"CloudFront-Viewer-Country": country, **(headers or {})})
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
@@ -66,10 +67,10 @@ def call(rt, method, path, body=None, country="FR", base=None):
 
 def test_replication_honours_replica_sets(rt):
     rt.fault("recover")
-    s, h, b = call(rt, "POST", "/users", b'{"email":"x"}', "DE")
+    s, h, b = call(rt, "POST", "/v1/users", b'{"email":"x"}', "DE")
     assert s == 201 and h["x-appx-origin-region"] == "eu-central-1"
     de_user = json.loads(b)["id"]
-    s, h, b = call(rt, "POST", "/users", b'{"email":"y"}', "FR")
+    s, h, b = call(rt, "POST", "/v1/users", b'{"email":"y"}', "FR")
     eu_user = json.loads(b)["id"]
     assert rt.wait_idle(5)
     for region in rt.topology.cell_regions:
@@ -81,7 +82,7 @@ def test_replication_honours_replica_sets(rt):
 def test_cut_replication_holds_then_drains(rt):
     rt.fault("recover")
     rt.fault("cut-replication", "eu-west-1")
-    s, h, b = call(rt, "POST", "/posts", b"held", "FR")
+    s, h, b = call(rt, "POST", "/v1/posts", b"held", "FR")
     pid = json.loads(b)["id"]
     time.sleep(0.5)
     assert not any(i["pk"]["S"] == pid for i in aws.table_items("eu-west-1", "appx-posts"))
@@ -93,15 +94,15 @@ def test_cut_replication_holds_then_drains(rt):
 
 def test_cache_failover_health_and_fail_open(rt):
     rt.fault("recover")
-    s, h, b = call(rt, "POST", "/posts", b"cached", "FR")
+    s, h, b = call(rt, "POST", "/v1/posts", b"cached", "FR")
     pid = json.loads(b)["id"]
     assert rt.wait_idle(5)
-    first = call(rt, "GET", f"/posts/{pid}")
-    second = call(rt, "GET", f"/posts/{pid}")
+    first = call(rt, "GET", f"/v1/posts/{pid}")
+    second = call(rt, "GET", f"/v1/posts/{pid}")
     assert first[1]["x-cache"].startswith("Miss") and second[1]["x-cache"].startswith("Hit")
 
     rt.fault("down", "eu-west-3")  # FR's nearest region
-    s, h, _ = call(rt, "GET", f"/posts/{pid}?bust=1")  # cache miss → origin group fails over
+    s, h, _ = call(rt, "GET", f"/v1/posts/{pid}?bust=1")  # cache miss → origin group fails over
     assert s == 200 and h["x-appx-origin-region"] != "eu-west-3"
     deadline = time.monotonic() + 5
     while rt.health.healthy["eu-west-3"] and time.monotonic() < deadline:
@@ -116,15 +117,15 @@ def test_cache_failover_health_and_fail_open(rt):
     # Every de record unhealthy: Route 53 fails open, the origin is unreachable → CloudFront's
     # custom error response: 503 with the error page of a healthy cell (the only one left).
     assert rt.route53.resolve("de.origin.appx.example.eu", "DE") == ["eu-central-1"]
-    s, h, b = call(rt, "POST", "/users", b"{}", "DE")
+    s, h, b = call(rt, "POST", "/v1/users", b"{}", "DE")
     assert (s, h["retry-after"], json.loads(b)["from"]) == (503, "30", "eu-west-1")
     assert rt.edge.recent[-1]["errorPageFrom"] == "eu-west-1"
 
     rt.fault("down", "eu-west-1")
-    s, h, b = call(rt, "POST", "/users", b"{}", "DE")  # the page now comes from the edge cache
+    s, h, b = call(rt, "POST", "/v1/users", b"{}", "DE")  # the page now comes from the edge cache
     assert (s, json.loads(b)["from"], rt.edge.recent[-1]["errorPageFrom"]) == (503, "eu-west-1", "cache")
     rt.edge.cache.clear()
-    assert call(rt, "POST", "/users", b"{}", "DE")[0] == 502  # no page anywhere: CloudFront's own 502
+    assert call(rt, "POST", "/v1/users", b"{}", "DE")[0] == 502  # no page anywhere: CloudFront's own 502
     rt.fault("recover")
 
 
@@ -152,3 +153,63 @@ def test_control_api_and_errors(rt):
     assert (s, h["retry-after"], json.loads(b)["status"]) == (503, "30", 503)
     s, h, b = call(rt, "GET", "/_control/")
     assert s == 200 and b"Take region down" in b
+
+
+@pytest.mark.parametrize("country", ["US", "CN", "RU", "ZZ"])
+def test_geo_restriction_refuses_countries_outside_the_residency_map(rt, country):
+    s, h, b = call(rt, "GET", "/gateway-timeout", country=country)
+    assert s == 403 and h["x-cache"] == "Error from cloudfront" and b"block access from your country" in b
+    assert call(rt, "POST", "/v1/users", b"{}", country)[0] == 403
+    assert not rt.edge.recent[-1]["tried"]  # nothing reached an origin
+
+
+def test_waf_answers_bodies_over_64_kib_with_the_apis_413_problem(rt):
+    s, h, b = call(rt, "POST", "/v1/posts", b"x" * (64 * 1024 + 1), "FR")
+    problem = json.loads(b)
+    assert (s, h["content-type"], problem["status"]) == (413, "application/json", 413)
+    assert problem["type"].endswith("/body-too-large") and not rt.edge.recent[-1]["tried"]
+    assert call(rt, "POST", "/v1/posts", b"x" * (64 * 1024), "FR")[0] == 201  # at the limit: served
+
+
+def test_methods_the_behaviour_does_not_allow_are_refused(rt):
+    s, h, b = call(rt, "POST", "/v1/feed", b"{}", "FR")  # the default behaviour allows GET, HEAD, OPTIONS
+    assert s == 403 and b"not configured to allow the HTTP request method" in b
+
+
+def test_every_response_carries_the_security_headers(rt):
+    for method, path in (("GET", "/gateway-timeout"), ("POST", "/v1/users"), ("GET", "/nothing")):
+        _, h, _ = call(rt, method, path, b"{}" if method == "POST" else None, "FR")
+        assert h["strict-transport-security"].startswith("max-age=63072000")
+        assert (h["x-content-type-options"], h["x-frame-options"], h["referrer-policy"]) == ("nosniff", "DENY", "no-referrer")
+
+
+def test_a_result_that_fails_validation_is_cloudfronts_502_with_the_error_page(rt):
+    rt.fault("recover")
+    s, h, b = call(rt, "POST", "/v1/posts", b"x", "FR", headers={"X-Standin-Delete": "content-length"})
+    assert (s, h["x-cache"], h["retry-after"]) == (503, "LambdaValidationError from cloudfront", "30")
+    # A 503 on a personal route is never cacheable downstream, though the page itself is.
+    assert h["cache-control"] == "no-store"
+    assert any(v.startswith("read-only-header") for v in rt.edge.recent[-1]["lambdaValidation"])
+    assert not rt.edge.recent[-1]["tried"]
+
+
+def test_passed_through_requests_reach_api_gateway_with_its_own_host(rt):
+    # The viewer's Host (the application's name) is not forwarded: API Gateway would answer 403.
+    app_host = rt.topology.project.settings.app_host
+    direct = call(rt, "OPTIONS", "/v1/posts", base=rt.cells["eu-west-1"].url, headers={"Host": app_host})
+    assert direct[0] == 403 and json.loads(direct[2]) == {"message": "Forbidden"}
+    s, h, b = call(rt, "OPTIONS", "/v1/posts", headers={"Host": app_host})
+    assert s == 404 and json.loads(b) == {"error": "no route"}  # the stand-in API's own answer
+    assert rt.edge.recent[-1]["originHost"] == rt.topology.project.residency.default_origin_host(rt.topology.domain)
+
+
+def test_error_responses_are_kept_per_url_for_the_error_caching_ttl(rt, monkeypatch):
+    from tools.local import edge as local_edge
+
+    assert local_edge.ERROR_CACHING_MIN_TTL_S == 0  # the distribution's: never
+    call(rt, "GET", "/gateway-timeout")
+    assert rt.edge.recent[-1]["tried"]  # with TTL 0 every error goes back to the origin
+    monkeypatch.setattr(local_edge, "ERROR_CACHING_MIN_TTL_S", 30)
+    first = call(rt, "GET", "/gateway-timeout?ttl=1")
+    second = call(rt, "GET", "/gateway-timeout?ttl=1")
+    assert first[0] == second[0] == 503 and rt.edge.recent[-1]["tried"] == [] and second[1]["x-cache"] == "Error from cloudfront"

@@ -239,12 +239,20 @@ def test_post_bad_inputs(world, user):
     problem(world.request("POST", "/v1/posts", {"text": "x" * 1001}, token=t), 422)
     problem(world.request("POST", "/v1/posts", {"text": "x", "authorId": "a_x"}, token=t), 422)
     problem(world.request("POST", "/v1/posts", raw_body=b"nope", token=t), 400)
+    # A lone UTF-16 surrogate escape is valid JSON syntax but not text: a 400, not a 500 when
+    # the API later encodes the string (directly, and through the edge).
+    for raw in (b'{"text": "\\ud800"}', b'{"text": "ok", "\\udfff": 1}', b'{"text": "x", "tags": [["\\ud83d"]]}'):
+        assert "surrogate" in problem(world.request("POST", "/v1/posts", raw_body=raw, token=t, via_edge=False), 400)["detail"]
+        assert "surrogate" in problem(world.request("POST", "/v1/posts", raw_body=raw, token=t), 400)["detail"]
     problem(world.request("GET", "/v1/posts/not-an-id"), 404)
     problem(world.request("GET", "/v1/posts/p_" + "a" * 26), 404)
     problem(world.request("GET", "/v1/feed", query={"limit": "0"}), 400)
     problem(world.request("GET", "/v1/feed", query={"limit": "abc"}), 400)
     problem(world.request("GET", "/v1/nothing"), 404)
     assert world.dump() == before
+    # An escaped surrogate pair is one astral character: accepted.
+    ok = world.request("POST", "/v1/posts", raw_body=b'{"text": "\\ud83d\\ude00"}', token=t)
+    assert ok.status == 201 and world.request("GET", f"/v1/posts/{ok.json['postId']}").json["text"] == "\U0001f600"
 
 
 def test_post_idempotent(world, user):

@@ -106,6 +106,8 @@ def test_public_get_untouched_and_spoofed_headers_stripped(edge):
         ({"raw": b"[1,2]"}, 400),
         ({"raw": b'{"a": NaN}'}, 400),
         ({"raw": b"\xff\xfe"}, 400),
+        ({"raw": b'{"email": "\\ud800"}'}, 400),  # lone surrogate in a sealed field
+        ({"raw": b'{"name": "A", "bio": "\\udc00"}'}, 400),  # and in a field kept in plaintext
         ({"body": {"email": "appxenc1.eu.x.y.z.w"}}, 400),
         ({"body": {"name": "A", "bio": ["  APPXENC1.fake"]}}, 400),
         ({"body": PLAIN, "truncated": True}, 413),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from components.config import edge_config
-from components.edge_distribution import CACHING_DISABLED
+from components.edge_distribution import ALL_VIEWER_EXCEPT_HOST_HEADER, CACHING_DISABLED, HSTS_MAX_AGE_S, REFERRER_POLICY
 from components.regions import EDGE_CONTROL_REGION
 
 US_EAST_1_TYPES = {
@@ -90,16 +90,62 @@ def test_public_gets_fail_over_through_an_origin_group(global_run):
     assert set(group["failoverCriteria"]["statusCodes"]) >= {500, 502, 503, 504}
 
 
-def test_viewer_country_is_forwarded_to_the_edge_function(global_run):
-    policy = only(global_run, "aws:cloudfront/originRequestPolicy:OriginRequestPolicy")
-    assert "CloudFront-Viewer-Country" in policy.props["headersConfig"]["headers"]["items"]
+def test_personal_behaviours_forward_every_viewer_header_but_host(global_run):
+    # Defect 6: with the viewer's Host, API Gateway answers the requests the edge function passes
+    # through untouched (OPTIONS, public GET/HEAD) with 403. AllViewerExceptHostHeader sends the
+    # origin's own domain as Host and still forwards Authorization and CloudFront-Viewer-Country.
+    assert not global_run.of_type("aws:cloudfront/originRequestPolicy:OriginRequestPolicy")
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    for behavior in props["orderedCacheBehaviors"]:
+        assert behavior["originRequestPolicyId"] == ALL_VIEWER_EXCEPT_HOST_HEADER
+    assert "originRequestPolicyId" not in props["defaultCacheBehavior"]
 
 
-def test_waf_is_cloudfront_scoped_with_a_rate_rule(project, global_run):
-    acl = only(global_run, "aws:wafv2/webAcl:WebAcl")
-    assert acl.props["scope"] == "CLOUDFRONT"
-    limit = edge_config(project, project.stacks["global"]).settings.waf_rate_limit_per_5min
-    assert any(r["statement"].get("rateBasedStatement", {}).get("limit") == limit for r in acl.props["rules"])
+def test_every_behaviour_has_security_headers_and_personal_ones_no_store(global_run):
+    policies = {p.id: p.props for p in global_run.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")}
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    behaviors = [(False, props["defaultCacheBehavior"])] + [(True, b) for b in props["orderedCacheBehaviors"]]
+    for personal, behavior in behaviors:
+        policy = policies[behavior["responseHeadersPolicyId"]]
+        security = policy["securityHeadersConfig"]
+        assert security["strictTransportSecurity"] == {
+            "accessControlMaxAgeSec": HSTS_MAX_AGE_S, "includeSubdomains": True, "preload": False, "override": True}
+        assert security["contentTypeOptions"] == {"override": True}
+        assert security["frameOptions"] == {"frameOption": "DENY", "override": True}
+        assert security["referrerPolicy"] == {"referrerPolicy": REFERRER_POLICY, "override": True}
+        custom = {i["header"]: (i["value"], i["override"]) for i in (policy.get("customHeadersConfig") or {}).get("items", [])}
+        # A 503 on a personal route carries the error page, a public object cached for 60 s:
+        # the personal behaviours' policy overrides its Cache-Control for the viewer.
+        assert custom == ({"Cache-Control": ("no-store", True)} if personal else {})
+
+
+def test_waf_one_body_limit_with_the_apis_413_problem(global_run):
+    acl = only(global_run, "aws:wafv2/webAcl:WebAcl").props
+    rules = {r["name"]: r for r in acl["rules"]}
+    assert acl["associationConfig"]["requestBodies"][0]["cloudfront"] == {"defaultSizeInspectionLimit": "KB_64"}
+    size = rules["body-size"]
+    statement = size["statement"]["sizeConstraintStatement"]
+    assert (statement["comparisonOperator"], statement["size"]) == ("GT", 64 * 1024)
+    assert statement["fieldToMatch"] == {"body": {"oversizeHandling": "MATCH"}}
+    response = size["action"]["block"]["customResponse"]
+    assert response["responseCode"] == 413
+    (body,) = [b for b in acl["customResponseBodies"] if b["key"] == response["customResponseBodyKey"]]
+    problem = json.loads(body["content"])
+    assert body["contentType"] == "APPLICATION_JSON"
+    assert problem["status"] == 413 and problem["type"].endswith("/body-too-large") and "65536" in problem["detail"]
+    # The common rule set's 8 KB body rule would contradict it: it only counts.
+    common = rules["aws-common"]["statement"]["managedRuleGroupStatement"]
+    assert common["name"] == "AWSManagedRulesCommonRuleSet"
+    assert common["ruleActionOverrides"] == [{"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}]
+    assert size["priority"] < rules["aws-common"]["priority"]
+
+
+def test_waf_blocks_known_bad_inputs_next_to_the_rate_limit(global_run):
+    rules = {r["name"]: r for r in only(global_run, "aws:wafv2/webAcl:WebAcl").props["rules"]}
+    bad = rules["aws-known-bad-inputs"]
+    assert bad["statement"]["managedRuleGroupStatement"] == {"vendorName": "AWS", "name": "AWSManagedRulesKnownBadInputsRuleSet"}
+    assert bad["overrideAction"] == {"none": {}}
+    assert sorted(r["priority"] for r in rules.values()) == list(range(len(rules)))
 
 
 def test_one_fast_health_check_per_cell_on_deep_health(project, cell_runs, global_run):
@@ -177,3 +223,5 @@ def test_unreachable_origins_answer_a_503_problem_page(global_run):
     assert set(responses) == {502, 504}
     for response in responses.values():
         assert (response["responseCode"], response["responsePagePath"]) == (503, "/errors/unavailable")
+        # Errors are cached per URL, and /v1/me is one URL for every user: never cache them.
+        assert response["errorCachingMinTtl"] == 0

@@ -56,7 +56,7 @@ T = {
     "sse": "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     "dist": "aws:cloudfront/distribution:Distribution", "cert": "aws:acm/certificate:Certificate",
     "waf": "aws:wafv2/webAcl:WebAcl", "hc": "aws:route53/healthCheck:HealthCheck", "record": "aws:route53/record:Record",
-    "key_policy": "aws:kms/keyPolicy:KeyPolicy",
+    "key_policy": "aws:kms/keyPolicy:KeyPolicy", "mapping": "aws:lambda/eventSourceMapping:EventSourceMapping",
 }
 
 CMK = arn("kms", "eu-west-1", "key/data")
@@ -106,8 +106,14 @@ def baseline() -> list[Resource]:
         deps=[dlq.urn])
     log = R(T["log"], "api-logs", {"name": "/aws/lambda/appx-api", "retentionInDays": 30, "kmsKeyId": CMK,
                                    "tags": {"data-class": "personal"}})
-    fn = R(T["fn"], "api", {"runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
-                            "environment": {"variables": {"APPX_REGION": "eu-west-1"}}})
+    fn = R(T["fn"], "api", {"name": "appx-api", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
+                            "environment": {"variables": {"APPX_REGION": "eu-west-1"}}, "reservedConcurrentExecutions": 360})
+    worker_fn = R(T["fn"], "worker", {"name": "appx-worker", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
+                                      "reservedConcurrentExecutions": 240})
+    stream_fn = R(T["fn"], "stream", {"name": "appx-stream", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
+                                      "reservedConcurrentExecutions": 5})
+    worker_source = R(T["mapping"], "worker-source", {"eventSourceArn": arn("sqs", "eu-west-1", "appx-deferred"),
+                                                      "scalingConfig": {"maximumConcurrency": 240}}, deps=[worker_fn.urn, queue.urn])
     perm = R(T["perm"], "api-invoke", {"action": "lambda:InvokeFunction", "principal": "apigateway.amazonaws.com",
                                        "sourceArn": arn("execute-api", "eu-west-1", "abc/*/*")})
     url = R(T["url"], "api-url", {"authorizationType": "AWS_IAM"})
@@ -119,7 +125,7 @@ def baseline() -> list[Resource]:
         {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": CMK}]})})
     domain = R(T["domain"], "api-domain", {"domainName": "eu-west-1.origin.appx.example.eu", "domainNameConfiguration": {
         "certificateArn": arn("acm", "eu-west-1", "certificate/x"), "endpointType": "REGIONAL", "securityPolicy": "TLS_1_2"}})
-    stage = R(T["stage"], "api-stage", {"name": "$default", "accessLogSettings": {
+    stage = R(T["stage"], "api-stage", {"name": "$default", "defaultRouteSettings": {"throttlingRateLimit": 6000, "throttlingBurstLimit": 3000}, "accessLogSettings": {
         "destinationArn": arn("logs", "eu-west-1", "log-group:/appx/api-access"), "format": '{"requestId":"$context.requestId"}'}})
     topic = R(T["topic"], "alarms", {"kmsMasterKeyId": CMK, "tags": {"data-class": "public"}})
     bucket = R(T["bucket"], "exports", {"tags": {"data-class": "personal"}})
@@ -149,7 +155,7 @@ def baseline() -> list[Resource]:
                                                     "latencyRoutingPolicies": [{"region": "eu-west-1"}], "healthCheckId": "hc-1"},
                deps=[hc.urn])
     return [data_key, field_key, field_replica, de_key, restricted, restricted_de, table_replica, posts, feed, dlq, queue,
-            log, fn, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
+            log, fn, worker_fn, stream_fn, worker_source, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
             edge_log, dist, hc, record]
 
 

@@ -177,6 +177,12 @@ VARIANTS = [
     # latency-records-health-checked
     ("latency-records-health-checked", "eu-origin-eu-west-1", "no health check", both(setp("healthCheckId", None), drop_deps)),
     ("latency-records-health-checked", "eu-origin-eu-west-1", "health check from elsewhere", drop_deps),
+    # cell-capacity-n-1
+    ("cell-capacity-n-1", "api", "API reserved concurrency below the N-1 demand", setp("reservedConcurrentExecutions", 20)),
+    ("cell-capacity-n-1", "api-stage", "stage throttle below the N-1 demand", setp("defaultRouteSettings.throttlingRateLimit", 200)),
+    ("cell-capacity-n-1", "worker", "worker reserved concurrency cannot drain deferred writes", setp("reservedConcurrentExecutions", 2)),
+    ("cell-capacity-n-1", "api", "reservations leave Lambda@Edge and the 100 unreserved no room", setp("reservedConcurrentExecutions", 700)),
+    ("cell-capacity-n-1", "worker-source", "SQS mapping maximum concurrency below the drain rate", setp("scalingConfig.maximumConcurrency", 2)),
 ]
 
 

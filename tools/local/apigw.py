@@ -8,6 +8,9 @@ import time
 import uuid
 from urllib.parse import parse_qsl
 
+from components.edge_distribution import ORIGIN_KEEPALIVE_TIMEOUT_S, ORIGIN_READ_TIMEOUT_S, ORIGIN_SSL_PROTOCOLS
+from tools.local.cloudfront_contract import MAX_BODY_BYTES, is_disallowed
+
 _TEXT_TYPES = ("application/json", "text/", "application/xml", "application/x-www-form-urlencoded", "application/problem+json")
 
 
@@ -86,45 +89,61 @@ def http_api_response(result) -> tuple[int, list[tuple[str, str]], bytes]:
 # ---------------------------------------------------------------------------------------------
 # CloudFront
 
-# Headers CloudFront does not pass to origin-request functions / origins (hop-by-hop or
-# owned by CloudFront).
-_CF_DROPPED = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-               "content-length", "expect", "x-forwarded-proto", "via", "x-amz-cf-id"}
+# Hop-by-hop and framing headers of the viewer connection: CloudFront does not forward them as
+# the viewer sent them (it sets its own Content-Length, Via and X-Forwarded-For).
+_VIEWER_ONLY = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
+                "content-length", "via", "x-forwarded-for"}
 
 
 def origin_request_event(method: str, uri: str, query: str, headers: list[tuple[str, str]], body: bytes,
                          client_ip: str, origin_host: str, distribution: str, request_id: str) -> dict:
+    """The event of an origin-request function on a behaviour with include-body and the
+    AllViewerExceptHostHeader origin request policy: every viewer header except Host (Host is the
+    origin's domain), minus what CloudFront never exposes, plus the headers CloudFront adds."""
     cf_headers: dict[str, list[dict[str, str]]] = {}
     for k, v in headers:
         lk = k.lower()
-        if lk in _CF_DROPPED:
+        if lk in _VIEWER_ONLY or lk == "host" or is_disallowed(lk):
             continue
         cf_headers.setdefault(lk, []).append({"key": k, "value": v})
     cf_headers["host"] = [{"key": "Host", "value": origin_host}]
+    cf_headers["via"] = [{"key": "Via", "value": f"2.0 {request_id[:32]}.cloudfront.net (CloudFront)"}]
+    cf_headers["x-forwarded-for"] = [{"key": "X-Forwarded-For", "value": client_ip}]
+    if body:
+        cf_headers["content-length"] = [{"key": "Content-Length", "value": str(len(body))}]
     request = {
         "clientIp": client_ip,
         "headers": cf_headers,
         "method": method,
-        "origin": {"custom": {"customHeaders": {}, "domainName": origin_host, "keepaliveTimeout": 5, "path": "",
-                              "port": 443, "protocol": "https", "readTimeout": 30, "sslProtocols": ["TLSv1.2"]}},
+        "origin": {"custom": {"customHeaders": {}, "domainName": origin_host, "keepaliveTimeout": ORIGIN_KEEPALIVE_TIMEOUT_S,
+                              "path": "", "port": 443, "protocol": "https", "readTimeout": ORIGIN_READ_TIMEOUT_S,
+                              "sslProtocols": list(ORIGIN_SSL_PROTOCOLS)}},
         "querystring": query,
         "uri": uri,
+        "body": {"action": "read-only", "data": base64.b64encode(body[:MAX_BODY_BYTES]).decode(), "encoding": "base64",
+                 "inputTruncated": len(body) > MAX_BODY_BYTES},
     }
-    if method in ("POST", "PUT", "PATCH", "DELETE"):
-        request["body"] = {"action": "read-only", "data": base64.b64encode(body).decode(), "encoding": "base64",
-                           "inputTruncated": len(body) > 1_048_576}
     return {"Records": [{"cf": {"config": {"distributionDomainName": f"{distribution}.cloudfront.net",
                                            "distributionId": distribution.upper(), "eventType": "origin-request",
                                            "requestId": request_id},
                                 "request": request}}]}
 
 
-def cf_request_body(request: dict, original: bytes) -> bytes:
-    body = request.get("body")
-    if not body or body.get("action") != "replace":
-        return original
-    data = body.get("data", "")
-    return base64.b64decode(data) if body.get("encoding", "base64") == "base64" else data.encode()
+def cf_origin_request(request: dict, original: bytes) -> tuple[list[tuple[str, str]], bytes]:
+    """The headers and body CloudFront sends to the origin for a (validated) request result: the
+    origin's custom headers added, the Content-Length of the body actually sent."""
+    body = original
+    spec = request.get("body") or {}
+    if spec.get("action") == "replace":
+        data = spec.get("data", "")
+        body = base64.b64decode(data) if spec.get("encoding", "base64") == "base64" else data.encode()
+    origin = request.get("origin") or {}
+    custom = (origin.get("custom") or origin.get("s3") or {}).get("customHeaders") or {}
+    headers = [(v.get("key", k), v["value"]) for table in (request.get("headers", {}), custom)
+               for k, vals in table.items() if k != "content-length" for v in vals]
+    if body:
+        headers.append(("Content-Length", str(len(body))))
+    return headers, body
 
 
 def cf_response(result: dict) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -81,8 +81,21 @@ class Cell(HttpEndpoint):
             return None, [], b""
         if self.faults.slow_ms:
             time.sleep(self.faults.slow_ms / 1000.0)
+        if not self.serves_host(next((v for k, v in headers if k.lower() == "host"), "")):
+            # API Gateway answers a Host that is none of its custom domain names with 403.
+            return 403, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ForbiddenException")], b'{"message":"Forbidden"}'
         status, out_headers, out = self.invoke_api(method, path, query, headers, body, source_ip)
         return status, out_headers + [("x-appx-region", self.region)], out
+
+    def serves_host(self, host: str) -> bool:
+        """Names under the application's domain must be one of this cell's custom domain names
+        (the public origin, its zones' origins); anything else stands for the execute-api
+        endpoint, which the local tools and health checks call directly."""
+        topology = self.runtime.topology
+        name = host.split(":")[0].lower()
+        if name != topology.domain and not name.endswith("." + topology.domain):
+            return True
+        return self.region in topology.origin_hosts.get(name, ())
 
     def invoke_api(self, method, path, query, headers, body, source_ip) -> tuple[int, list, bytes]:
         host = next((v for k, v in headers if k.lower() == "host"), f"api.{self.region}.local")

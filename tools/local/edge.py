@@ -1,48 +1,96 @@
-"""The local edge: CloudFront + Lambda@Edge (origin-request) + origin group, on one port.
+"""The local edge: CloudFront + AWS WAF + Lambda@Edge (origin-request) + origin group, on one port.
 
-Per viewer request, in CloudFront's order:
-1. Cache lookup for GET/HEAD (key: path, query, Authorization) — a hit never reaches the
-   function or an origin.
-2. The edge function (functions/edge) runs with a CloudFront origin-request event (body
-   included, base64). It answers itself or returns the request, possibly with a new origin
-   host, new headers and a replaced (encrypted) body.
-3. The origin host is resolved like Route 53 latency records with health checks.
-4. GET/HEAD/OPTIONS on the public origin go through an origin group: on a connection failure,
+Per viewer request, in CloudFront's order, with the distribution's own settings
+(components/edge_distribution.py, components/edge_firewall.py, residency.yaml):
+1. Geo restriction: with `unmappedCountries: deny` only the mapped countries are served; any
+   other viewer country (header CloudFront-Viewer-Country, the local stand-in for GeoIP) gets
+   CloudFront's own 403.
+2. The WAF's body rule: a body over 64 KiB is blocked with the web ACL's custom response, a
+   413 RFC 9457 problem (the same answer the edge function and the API give).
+3. The cache behaviour by path pattern: the personal ones (no caching, the edge function with
+   the body, AllViewerExceptHostHeader) or the default one (public cache policy, the public
+   origin group, no function). A method the behaviour does not allow gets CloudFront's 403.
+4. Cache lookup for GET/HEAD on the default behaviour (key: path, query, Authorization) — a hit
+   never reaches an origin.
+5. The edge function runs with a CloudFront origin-request event (body included, base64).
+   Its result is validated as CloudFront validates it (tools/local/cloudfront_contract.py): a
+   result that fails is CloudFront's 502 (LambdaValidationError), an exception its 503
+   (LambdaExecutionError). Otherwise it answers itself or returns the request, possibly with a
+   new origin, new headers and a replaced (encrypted) body; the origin gets the request's Host
+   header as the function left it, and the Content-Length of the body actually sent.
+6. The origin host is resolved like Route 53 latency records with health checks.
+7. GET/HEAD/OPTIONS on the public origin go through an origin group: on a connection failure,
    timeout or 500/502/503/504 the secondary origin (the next region) is tried.
-5. Custom error responses, as the global stack configures them: an unreachable origin, a
-   timeout, or an origin 502/504 is answered with status 503 and the API's own error page
+8. Custom error responses: a 502 or 504 (an unreachable origin, a timeout, an origin 502/504,
+   a result that failed validation) is answered with status 503 and the API's own error page
    (`GET /errors/unavailable`, a problem document with Retry-After), fetched like any object
    of the default behaviour: from the edge cache, else from a healthy cell through the public
    origin group. If even the page cannot be fetched, the viewer gets CloudFront's own 502.
-6. The response is cached when Cache-Control allows it (s-maxage, else max-age; never
+   The error response is cached per URL for the error caching minimum TTL (0: never).
+9. The response is cached when Cache-Control allows it (s-maxage, else max-age; never
    private/no-store/no-cache; default TTL 0).
+10. The behaviour's response headers policy sets the security headers on every viewer
+   response, and Cache-Control: no-store on the personal behaviours' responses.
 
 Also serves the dashboard and the control API under /_control/.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
+import re
 import threading
 import time
 import traceback
 import uuid
 from collections import OrderedDict, deque
+from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3
 
-from components.edge_distribution import UNAVAILABLE_PAGE
+from components.edge_distribution import (ALL_METHODS, ERROR_CACHING_MIN_TTL_S, ERROR_PAGE_FOR, ERROR_PAGE_STATUS,
+                                          FAILOVER_STATUS_CODES, PERSONAL_PATHS, READ_METHODS, UNAVAILABLE_PAGE,
+                                          viewer_response_headers)
+from components.edge_firewall import BODY_TOO_LARGE_CONTENT_TYPE, BODY_TOO_LARGE_STATUS, body_too_large_problem
+from components.edge_firewall import MAX_BODY_BYTES as WAF_MAX_BODY_BYTES
 from tools.local import apigw, functions
+from tools.local.cloudfront_contract import LambdaValidationError, validate_origin_request_result
 from tools.local.server import HttpEndpoint, exchange_handler
 
-FAILOVER_METHODS = ("GET", "HEAD", "OPTIONS")
-FAILOVER_STATUS = (500, 502, 503, 504)
-ERROR_PAGE_FOR = (502, 504)  # the distribution's custom_error_responses: error_code -> 503 + page
-ERROR_PAGE_STATUS = 503
+FAILOVER_METHODS = tuple(READ_METHODS)  # origin groups fail over GET, HEAD and OPTIONS only
+FAILOVER_STATUS = tuple(FAILOVER_STATUS_CODES)
 CACHE_MAX_ENTRIES = 2000
 DASHBOARD = Path(__file__).with_name("dashboard.html")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """A cache behaviour of the distribution, as far as the local edge needs it."""
+
+    pattern: str  # CloudFront path pattern ("*" for the default behaviour)
+    personal: bool  # CachingDisabled, the edge function with the body, AllViewerExceptHostHeader
+    methods: tuple[str, ...]
+
+    def matches(self, uri: str) -> bool:
+        # CloudFront path patterns: "*" any run of characters, "?" one character, case-sensitive.
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in self.pattern)
+        return re.fullmatch(regex, uri) is not None
+
+
+BEHAVIOURS = tuple(Behaviour(p, True, tuple(ALL_METHODS)) for p in PERSONAL_PATHS)
+DEFAULT_BEHAVIOUR = Behaviour("*", False, tuple(READ_METHODS))
+
+
+def behaviour_for(uri: str) -> Behaviour:
+    return next((b for b in BEHAVIOURS if b.matches(uri)), DEFAULT_BEHAVIOUR)
+
+
+def cloudfront_error(status: int, reason: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """An error page CloudFront generates itself (no custom error response for the code)."""
+    return status, [("Content-Type", "text/html")], f"<html><h1>{status} ERROR</h1><p>{reason}</p><p>Generated by cloudfront (CloudFront)</p></html>".encode()
 
 
 def cache_ttl(headers: list[tuple[str, str]]) -> int:
@@ -146,10 +194,11 @@ class Edge(HttpEndpoint):
         country = next((v for k, v in headers if k.lower() == "cloudfront-viewer-country"), None) or self.default_country
         if country and not any(k.lower() == "cloudfront-viewer-country" for k, _ in headers):
             headers = headers + [("CloudFront-Viewer-Country", country)]
+        behaviour = behaviour_for(uri)
         rec = {"at": time.time(), "method": method, "path": uri, "country": country, "zone": None, "originHost": None,
                "region": None, "tried": [], "cache": "Miss", "status": None, "ms": None, "failover": False}
         try:
-            status, out_headers, out = self._serve(method, uri, query, headers, body, client_ip, rec)
+            status, out_headers, out = self._serve(method, uri, query, headers, body, client_ip, rec, behaviour)
         except Exception:
             traceback.print_exc()
             status, out_headers, out = 502, [("Content-Type", "application/json")], b'{"message":"edge error"}'
@@ -159,7 +208,10 @@ class Edge(HttpEndpoint):
         if status >= 500:
             self.counters["5xx"] += 1
         self.recent.append(rec)
-        out_headers = [h for h in out_headers if h[0].lower() not in ("x-cache", "via")]
+        # The behaviour's response headers policy (override: yes) on every viewer response.
+        policy = viewer_response_headers(behaviour.personal)
+        names = {k.lower() for k in policy} | {"x-cache", "via"}
+        out_headers = [h for h in out_headers if h[0].lower() not in names] + list(policy.items())
         out_headers += [("X-Cache", f"{rec['cache']} from cloudfront"), ("Via", f"1.1 {self.distribution}.cloudfront.net (CloudFront)")]
         if rec["region"]:
             out_headers.append(("X-Appx-Origin-Region", rec["region"]))
@@ -169,8 +221,18 @@ class Edge(HttpEndpoint):
         auth = next((v for k, v in headers if k.lower() == "authorization"), "")
         return f"{uri}?{query}#" + hashlib.sha256(auth.encode()).hexdigest()[:16]
 
-    def _serve(self, method, uri, query, headers, body, client_ip, rec):
-        cacheable = method in ("GET", "HEAD")
+    def _serve(self, method, uri, query, headers, body, client_ip, rec, behaviour):
+        whitelist = self.runtime.topology.project.residency.viewer_whitelist
+        if whitelist is not None and (rec["country"] or "").upper() not in whitelist:
+            rec["cache"] = "Error"
+            return cloudfront_error(403, "The Amazon CloudFront distribution is configured to block access from your country.")
+        if len(body) > WAF_MAX_BODY_BYTES:  # the web ACL's body-size rule and its custom response
+            rec["cache"] = "Error"
+            return BODY_TOO_LARGE_STATUS, [("Content-Type", BODY_TOO_LARGE_CONTENT_TYPE)], json.dumps(body_too_large_problem()).encode()
+        if method not in behaviour.methods:
+            rec["cache"] = "Error"
+            return cloudfront_error(403, "This distribution is not configured to allow the HTTP request method that was used for this request.")
+        cacheable = method in ("GET", "HEAD") and not behaviour.personal
         key = self._cache_key(uri, query, headers) if cacheable else None
         if cacheable:
             hit = self.cache.get(key)
@@ -184,43 +246,59 @@ class Edge(HttpEndpoint):
                 if etag and inm and etag in [t.strip() for t in inm.split(",")]:
                     return 304, [x for x in h if x[0].lower() in ("etag", "cache-control")] + age, b""
                 return status, h + age, b
+        keeps_errors = ERROR_CACHING_MIN_TTL_S > 0 and method in ("GET", "HEAD")
+        cached_error = self.cache.get(self._cache_key(uri, query, []) + "#error") if keeps_errors else None
+        if cached_error:  # an error response kept for the error caching minimum TTL
+            rec["cache"] = "Error"
+            return cached_error[2], cached_error[3], cached_error[4]
 
-        # Lambda@Edge origin-request
-        public_host = self.runtime.topology.public_origin_host
+        topology = self.runtime.topology
+        origin_host = topology.project.residency.default_origin_host(topology.domain) if behaviour.personal else topology.public_origin_host
         request_id = uuid.uuid4().hex
-        event = apigw.origin_request_event(method, uri, query, headers, body, client_ip, public_host, self.distribution, request_id)
-        if self.handler is not None:
-            try:
-                with functions.running("edge", "edge"):
+        event = apigw.origin_request_event(method, uri, query, headers, body, client_ip, origin_host, self.distribution, request_id)
+        request = event["Records"][0]["cf"]["request"]
+        if behaviour.personal and self.handler is not None:
+            incoming = copy.deepcopy(request)
+            with functions.running("edge", "edge"):
+                try:
                     result = self.handler(event, functions.LambdaContext("appx-edge", "us-east-1", timeout_s=30))
-            except Exception:  # a Lambda@Edge execution error is CloudFront's 502 (custom error response applies)
-                with functions.running("edge", "edge"):
+                    validate_origin_request_result(incoming, result)
+                except LambdaValidationError as invalid:  # CloudFront's 502; the custom error response applies
+                    print(f"LambdaValidationError {method} {uri}: {invalid}")
+                    rec["lambdaValidation"] = [str(v) for v in invalid.violations]
+                    return self._error_response(rec, method, uri, query, "LambdaValidationError")
+                except Exception:  # an unhandled function error is CloudFront's own 503
                     traceback.print_exc()
-                return self._error_page(rec)
-        else:
-            result = event["Records"][0]["cf"]["request"]
-        if isinstance(result, dict) and "status" in result and "uri" not in result:
-            rec["cache"] = "LambdaGeneratedResponse"
-            return apigw.cf_response(result)
-        request = result
-        host = request.get("origin", {}).get("custom", {}).get("domainName", public_host)
+                    rec["cache"] = "LambdaExecutionError"
+                    return cloudfront_error(503, "The Lambda function associated with the CloudFront distribution failed (LambdaExecutionError).")
+            if "status" in result:
+                rec["cache"] = "LambdaGeneratedResponse"
+                return apigw.cf_response(result)
+            request = result
+        origin = request.get("origin", {})
+        host = (origin.get("custom") or origin.get("s3") or {}).get("domainName", origin_host)
         rec["originHost"] = host
         rec["zone"] = host.split(".origin.")[0] if ".origin." in host else "public"
-        fwd_body = apigw.cf_request_body(request, body)
-        fwd_headers = [(v.get("key", k), v["value"]) for k, vals in request.get("headers", {}).items() for v in vals]
-        fwd_headers = [h for h in fwd_headers if h[0].lower() != "host"] + [("Host", host)]
-        if fwd_body:
-            fwd_headers.append(("Content-Length", str(len(fwd_body))))
+        fwd_headers, fwd_body = apigw.cf_origin_request(request, body)
         path = request.get("uri", uri) + (f"?{request['querystring']}" if request.get("querystring") else "")
 
         status, out_headers, out = self._from_origin(host, method, path, fwd_headers, fwd_body, rec["country"], rec)
         if status is None or status in ERROR_PAGE_FOR:
-            return self._error_page(rec)
+            return self._error_response(rec, method, uri, query, "Error")
         if cacheable and 200 <= status < 400 and status != 304:
             ttl = cache_ttl(out_headers)
             if ttl > 0:
                 self.cache.put(key, ttl, status, out_headers, out)
         return status, out_headers, out
+
+    def _error_response(self, rec, method, uri, query, cache_status):
+        """The distribution's custom error response for a 502/504, kept per URL for the error
+        caching minimum TTL (GET/HEAD only)."""
+        status, headers, body = self._error_page(rec)
+        rec["cache"] = cache_status
+        if ERROR_CACHING_MIN_TTL_S > 0 and method in ("GET", "HEAD"):
+            self.cache.put(self._cache_key(uri, query, []) + "#error", ERROR_CACHING_MIN_TTL_S, status, headers, body)
+        return status, headers, body
 
     def _from_origin(self, host, method, path, headers, body, country, rec):
         """Route 53 picks the region; public GET/HEAD/OPTIONS go through the origin group.
@@ -258,7 +336,7 @@ class Edge(HttpEndpoint):
         status, headers, body = self._from_origin(host, "GET", UNAVAILABLE_PAGE, [("Host", host)], b"", rec["country"], fetch)
         rec["errorPageFrom"] = fetch.get("region")
         if status != 200:  # CloudFront could not get the page either: its own error
-            return 502, [("Content-Type", "text/plain")], b"502 Bad Gateway: the origin and the error page are unreachable"
+            return cloudfront_error(502, "The origin and the custom error page are unreachable.")
         ttl = cache_ttl(headers)
         if ttl > 0:
             self.cache.put(key, ttl, status, headers, body)

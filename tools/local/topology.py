@@ -7,11 +7,11 @@ through `components.config.load_project`. Nothing here is a second, hand-written
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.config import Project, cell_config, edge_config, load_project
+from components.latency import LATENCY_FILE, LatencyModel, load_latency_model
 from components.residency import ResidencyZone
 
 ACCOUNT_ID = "123456789012"  # moto's default account
@@ -24,34 +24,6 @@ DLQ_NAME = "appx-deferred-writes-dlq"
 # Route 53 health checks: the component fixes the interval at 10 s; records have a 60 s TTL.
 AWS_HEALTH_INTERVAL_S = 10.0
 AWS_RECORD_TTL_S = 60.0
-
-# Geography for the latency model (Route 53 latency records answer with the region closest in
-# network latency to the resolver; locally we approximate that by great-circle distance from
-# the viewer's country to the region's city). Public facts, not topology.
-REGION_COORDS = {
-    "eu-west-1": (53.35, -6.26),  # Dublin
-    "eu-west-3": (48.86, 2.35),  # Paris
-    "eu-central-1": (50.11, 8.68),  # Frankfurt
-    "eu-north-1": (59.33, 18.07),  # Stockholm
-    "eu-south-1": (45.46, 9.19),  # Milan
-    "eu-south-2": (41.65, -0.88),  # Zaragoza (Aragón)
-}
-COUNTRY_COORDS = {
-    "AT": (48.2, 16.4), "BE": (50.8, 4.4), "BG": (42.7, 23.3), "CY": (35.2, 33.4), "CZ": (50.1, 14.4),
-    "DE": (52.5, 13.4), "DK": (55.7, 12.6), "EE": (59.4, 24.7), "ES": (40.4, -3.7), "FI": (60.2, 24.9),
-    "FR": (48.9, 2.4), "GR": (38.0, 23.7), "HR": (45.8, 16.0), "HU": (47.5, 19.0), "IE": (53.3, -6.3),
-    "IT": (41.9, 12.5), "LT": (54.7, 25.3), "LU": (49.6, 6.1), "LV": (56.9, 24.1), "MT": (35.9, 14.5),
-    "NL": (52.4, 4.9), "PL": (52.2, 21.0), "PT": (38.7, -9.1), "RO": (44.4, 26.1), "SE": (59.3, 18.1),
-    "SI": (46.1, 14.5), "SK": (48.1, 17.1), "IS": (64.1, -21.9), "LI": (47.1, 9.5), "NO": (59.9, 10.8),
-    "CH": (46.9, 7.4), "GB": (51.5, -0.1),
-}
-
-
-def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
-    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
-    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    return 6371.0 * 2 * math.asin(math.sqrt(h))
-
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -77,6 +49,9 @@ class Topology:
     queue_retention_s: dict[str, int]
     domain: str = ""
     origin_hosts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # host -> record regions
+    # Route 53 latency records answer with the region closest in network latency to the
+    # resolver: the capacity plan's model (latency.yaml), so both route alike.
+    latency: LatencyModel | None = None
 
     def tables_in(self, region: str) -> list[TableSpec]:
         return [t for t in self.tables if region in t.replicas]
@@ -93,11 +68,11 @@ class Topology:
 
     def latency_order(self, country: str | None, regions) -> list[str]:
         """Regions ordered as Route 53 latency records would rank them for this viewer."""
-        here = COUNTRY_COORDS.get((country or "").upper())
-        if here is None:  # unknown viewer location: the deploy order
+        country = (country or "").upper()
+        if self.latency is None or country not in self.latency.countries:  # unknown viewer location: the deploy order
             order = self.project.deploy_order()
             return sorted(regions, key=lambda r: order.index(r) if r in order else len(order))
-        return sorted(regions, key=lambda r: (distance_km(here, REGION_COORDS.get(r, here)), r))
+        return sorted(regions, key=lambda r: (self.latency.viewer_ms(country, r), r))
 
 
 def restricted_table(zone: str) -> str:
@@ -140,4 +115,5 @@ def load_topology(root: Path) -> Topology:
     hosts = {project.settings.public_origin_host: everywhere}
     for zone in zones.values():
         hosts[zone.origin_host(domain)] = tuple(zone.regions)
-    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, concurrency, retention, domain, hosts)
+    latency = load_latency_model(root / LATENCY_FILE, project.residency.countries)
+    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, concurrency, retention, domain, hosts, latency)
