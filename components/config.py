@@ -24,6 +24,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365)
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 _DOMAIN = re.compile(r"^(?=.{4,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,32}$")
+# A browser origin as the API compares it (APPX_CORS_ORIGINS): scheme, lower-case host, port.
+_ORIGIN = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class CellSettings:
     # The worker's SQS mapping polls with at most this many concurrent invocations: SQS mappings
     # ignore reserved concurrency, and throttled deliveries would count towards maxReceiveCount.
     worker_max_concurrency: int
+    cors_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,7 @@ def cell_config(project: Project, stack: StackFile) -> CellConfig:
             "workerMaxConcurrency", SQS_MAPPING_CONCURRENCY[0], min(reserved.worker, SQS_MAPPING_CONCURRENCY[1]),
             why="the SQS mapping must not poll more batches than the worker's reserved concurrency (reservedConcurrency.worker) can run",
         ),
+        cors_origins=reader.origins("corsOrigins"),
     )
     zones = tuple(project.residency.zones_in(stack.region))
     return CellConfig(stack.region, settings, zones, project)
@@ -344,6 +348,16 @@ class _Reader:
             reason = f"must be an integer in {low}..{high}, got {value!r}" + (f": {why}" if why else "")
             raise ConfigError(self.file, self._key(key), reason, f"{low}..{high}")
         return value
+
+    def origins(self, key: str) -> tuple[str, ...]:
+        """Optional list of browser origins (CORS), or ["*"] alone for any origin without credentials."""
+        value = self.raw.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.file, self._key(key), f"must be a list of origins, got {value!r}", "https://host[:port] or *")
+        for i, origin in enumerate(value):
+            if not _ORIGIN.match(origin) and not (origin == "*" and len(value) == 1):
+                raise ConfigError(self.file, f"{self._key(key)}[{i}]", f"not an origin: {origin!r}", "https://host[:port] (lower case, no path), or * alone")
+        return tuple(value)
 
     def choice(self, key: str, allowed: tuple) -> object:
         value = self.raw.get(key)

@@ -132,6 +132,8 @@ class RegionalCell(pulumi.ComponentResource):
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
+        if settings.cors_origins:
+            environment["APPX_CORS_ORIGINS"] = ",".join(settings.cors_origins)
         restricted_arns = tuple(arns.table(t.name) for t in restricted)
         posts_arn, feed_arn, idempotency_arn = (arns.table(t.name) for t in (posts, feed, idempotency))
         keys = (arns.keys(),)  # narrowed to one key by an alias condition

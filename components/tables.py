@@ -14,11 +14,11 @@ if TYPE_CHECKING:
 
 
 def restricted_table(zone: ResidencyZone) -> TableSpec:
-    # Direct identifiers and contact data (as edge ciphertext), token hashes, the pseudonym map.
-    # The stream feeds erasure propagation.
+    # Direct identifiers and contact data (as edge ciphertext), bearer sessions (secret hashes),
+    # the pseudonym map. The stream feeds erasure propagation; TTL ends sessions' records.
     return TableSpec(
         name=f"appx-restricted-{zone.name}", data_class="restricted", hash_key="pk", range_key="sk",
-        stream=True, tags={"residency-zone": zone.name},
+        stream=True, tags={"residency-zone": zone.name}, ttl_attribute="expiration",
     )
 
 

@@ -31,8 +31,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common import aws, ids
 from appx_common.config import RegionConfig
+from appx_common.cors import CorsPolicy, allowed_methods
 from appx_common.entry import expose, lazy_handler
 from appx_common.envelope import EnvelopeError, open_fields, parse_token
+from appx_common.export import Exporter, page_bytes_from_env
 from appx_common.idempotency import Claim, Idempotency
 from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
 from appx_common.logs import AppLogger
@@ -40,6 +42,7 @@ from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem, throttled, unavailable
 from appx_common.resilience import CircuitBreaker, TTLCache
+from appx_common.sessions import REVOKED, REVOKED_ALL, SessionPolicy, Sessions, is_live, is_session, unauthorized
 from appx_common.store import Conflict, Store, is_throttling, is_transient, iso
 
 RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
@@ -70,8 +73,8 @@ _LOCALE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")
 
 
 class Principal:
-    def __init__(self, user_id: str, zone: str, profile: dict, tokens: list[dict]):
-        self.user_id, self.zone, self.profile, self.tokens = user_id, zone, profile, tokens
+    def __init__(self, user_id: str, zone: str, profile: dict, session: dict, items: list[dict]):
+        self.user_id, self.zone, self.profile, self.session, self.items = user_id, zone, profile, session, items
 
 
 class ApiApp:
@@ -89,6 +92,9 @@ class ApiApp:
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
         self.idem = Idempotency(self.store.idempotency, self.clock)
+        self.sessions = Sessions(self.store, SessionPolicy.from_env(env), self.clock)
+        self.exporter = Exporter(self.store, page_bytes_from_env(env), self.clock)
+        self.cors = CorsPolicy.from_env(env)
         self.post_cache = TTLCache(1024, POST_CACHE_SECONDS, self.clock)
         self.feed_cache = TTLCache(16, FEED_CACHE_SECONDS, self.clock)
         self.health_cache = TTLCache(2, 2.0, self.clock)
@@ -130,6 +136,8 @@ class ApiApp:
         if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
             event = {**event, "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": "GET"}}}
         response = self.resolver.resolve(event, context)
+        if _method(event) != "OPTIONS":  # a preflight carries its own grant (or none)
+            response["headers"] = {**self.cors.response_headers(_header(event, "origin")), **(response.get("headers") or {})}
         if head:
             response = {**response, "body": "", "isBase64Encoded": False}
         unwraps = self.keys.unwrap_calls - before
@@ -252,26 +260,25 @@ class ApiApp:
         return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
 
     def authenticate(self) -> Principal:
+        """The caller's live session, or a 401 that says why not (appx_common.sessions)."""
         scheme, _, token = (self.header("authorization") or "").partition(" ")
-        parsed = ids.parse_bearer(token.strip()) if scheme.lower() == "bearer" else None
-        challenge = {"WWW-Authenticate": 'Bearer realm="appx"'}
-        if not parsed:
-            raise Problem(401, "unauthorized", "a valid bearer token is required", challenge)
-        user_id, secret = parsed
-        zone = ids.zone_of(user_id)
+        bearer = ids.parse_bearer(token.strip()) if scheme.lower() == "bearer" else None
+        if not bearer:
+            raise unauthorized()
+        zone = ids.zone_of(bearer.user_id)
         edge_zone = self.header(ZONE_HEADER)
         if zone not in self.cfg.zones or (edge_zone and edge_zone != zone):
             raise Problem(421, "zone-not-served", "this user's residency zone is not served by this origin")
-        items = self.read(lambda: self.store.user_items(zone, user_id))
+        items = self.read(lambda: self.store.user_items(zone, bearer.user_id))
         profile = next((i for i in items if i["sk"] == "PROFILE"), None)
-        tokens = [i for i in items if i["sk"].startswith("TOKEN#")]
-        presented = ids.token_hash(secret)
-        ok = False
-        for t in tokens:
-            ok |= hmac_eq(str(t.get("hash", "")), presented)
-        if not ok or profile is None:
-            raise Problem(401, "unauthorized", "a valid bearer token is required", challenge)
-        return Principal(user_id, zone, profile, tokens)
+        session = self.sessions.check(bearer, items)
+        if profile is None:
+            raise unauthorized()
+        try:
+            self.sessions.touch(zone, bearer.user_id, session)
+        except (ClientError, BotoCoreError) as exc:  # the request still succeeds; idle time is recorded later
+            self.log.warning("session use not recorded", code=aws.error_code(exc))
+        return Principal(bearer.user_id, zone, profile, session, items)
 
     def decrypt_profile(self, p: Principal) -> dict:
         try:
@@ -298,7 +305,14 @@ class ApiApp:
 
         @r.not_found
         def _not_found(_exc: NotFoundError):
-            return _problem(Problem(404, "not-found", "no such resource"))
+            path, method = r.current_event.path, r.current_event.http_method.upper()
+            allowed = allowed_methods(r, path)
+            if not allowed:
+                return _problem(Problem(404, "not-found", "no such resource"))
+            if method == "OPTIONS":
+                cors = self.cors.preflight_headers(self.header("origin"), self.header("access-control-request-method"), allowed)
+                return Response(204, None, "", {"Allow": ", ".join(allowed), "Cache-Control": "no-store", **cors})
+            return _problem(Problem(405, "method-not-allowed", f"{method} is not allowed here", {"Allow": ", ".join(allowed)}, allowed=allowed))
 
         @r.exception_handler(Exception)
         def _error(exc: Exception):
@@ -349,17 +363,18 @@ class ApiApp:
             fingerprint = _fingerprint(zone, sorted(fields), locale, self.header(DIGEST_HEADER) or "")
 
             def work(claim: Claim | None):
-                token, token_hash = ids.new_bearer(subject)
                 now = self.clock()
+                token, session = self.sessions.new(subject, now)
                 request_id = ids.new_request_id()
                 profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": fields, "createdAt": iso(now), "updatedAtUs": 0}
                 if locale:
                     profile["locale"] = locale
                 if claim:
                     profile["idem"] = [claim.record_id]
-                op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "tokenHash": token_hash, "profile": profile}
+                op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "session": session, "profile": profile}
                 state = self.write(op)
-                out = {"userId": subject, "zone": zone, "token": token, "createdAt": profile["createdAt"]}
+                out = {"userId": subject, "zone": zone, "token": token, "sessionId": session["sessionId"], "createdAt": profile["createdAt"],
+                       "expiresAt": iso(session["expiresAtS"])}
                 self.log.info("user signed up", subject=ids.subject_ref(subject), zone=zone, requestId=request_id, state=state)
                 if state == "queued":
                     return 202, {**out, "requestId": request_id, "status": "queued"}, {}
@@ -425,19 +440,20 @@ class ApiApp:
         @r.get("/v1/me/export")
         def export_me():
             p = self.authenticate()
-            me = self.me_document(p)
-            posts = self.read(lambda: self.store.posts_by_author(p.profile["authorId"]))
-            doc = {
-                "format": "appx-export-v1",
+            cursor = (self.event.query_string_parameters or {}).get("cursor")
+            first_page = lambda: {  # noqa: E731 - built only for page 1
                 "exportedAt": iso(self.clock()),
                 "region": self.cfg.region,
-                "user": {**me, "authorId": p.profile["authorId"]},
-                "posts": sorted(({k: v for k, v in post.items() if k not in ("pk", "sk")} for post in posts), key=lambda x: x["createdAt"]),
-                "sessions": [{"createdAt": t.get("createdAt")} for t in p.tokens],
+                "user": {**self.me_document(p), "authorId": p.profile["authorId"]},
+                "sessions": self.sessions.listing(p.items, p.session["sessionId"]),
                 "storage": {"restricted": f"{self.cfg.restricted_table(p.zone)} (zone {p.zone})", "posts": self.cfg.posts_table, "feed": self.cfg.feed_table},
             }
-            self.log.info("data exported", subject=ids.subject_ref(p.user_id), posts=len(posts))
-            return Response(200, JSON, json.dumps(doc, default=str), {"Cache-Control": "no-store", "Content-Disposition": 'attachment; filename="appx-export.json"'})
+            doc, headers = self.read(lambda: self.exporter.page(p.user_id, p.profile["authorId"], p.session["exportKey"], cursor, first_page))
+            self.log.info("data exported", subject=ids.subject_ref(p.user_id), page=doc["page"], posts=len(doc["posts"]), complete=doc.get("complete", False))
+            name = "appx-export.json" if doc["page"] == 1 else f"appx-export-{doc['page']}.json"
+            return Response(200, JSON, json.dumps(doc, default=str), {**headers, "Cache-Control": "no-store", "Content-Disposition": f'attachment; filename="{name}"'})
+
+        self._session_routes(r)
 
         @r.post("/v1/posts")
         def create_post():
@@ -492,6 +508,49 @@ class ApiApp:
 
         return r
 
+    def _session_routes(self, r: APIGatewayHttpResolver) -> None:
+        """Sessions of the caller (docs/token-format.md §4): list, open, rotate, revoke."""
+
+        def issue(change: Callable[[Principal], tuple[str, dict]], event: str) -> Response:
+            p = self.authenticate()
+            token, item = change(p)
+            self.log.info(event, subject=ids.subject_ref(p.user_id))
+            doc = {"token": token, **self.sessions.describe(item, item["sessionId"])}
+            return Response(201, JSON, json.dumps(doc), {"Cache-Control": "no-store", "Location": f"/v1/me/sessions/{item['sessionId']}"})
+
+        @r.get("/v1/me/sessions")
+        def list_sessions():
+            p = self.authenticate()
+            doc = {"sessions": self.sessions.listing(p.items, p.session["sessionId"])}
+            return Response(200, JSON, json.dumps(doc), {"Cache-Control": "no-store"})
+
+        @r.post("/v1/me/sessions")
+        def open_session():
+            return issue(lambda p: self.sessions.open(p.zone, p.user_id, p.session, p.items), "session opened")
+
+        @r.post("/v1/me/token:rotate")
+        def rotate_token():
+            return issue(lambda p: self.sessions.rotate(p.zone, p.user_id, p.session, p.items), "session rotated")
+
+        @r.delete("/v1/me/sessions/<session_id>")
+        def revoke_session(session_id: str):
+            p = self.authenticate()
+            target = next((i for i in p.items if is_session(i) and i["sessionId"] == session_id), None)
+            if target is None:
+                raise Problem(404, "not-found", "no such session")
+            if is_live(target):  # revoking a revoked session changes nothing
+                self.sessions.revoke(p.zone, p.user_id, [session_id], REVOKED, p.items)
+                self.log.info("session revoked", subject=ids.subject_ref(p.user_id), current=session_id == p.session["sessionId"])
+            return Response(204, None, "", {"Cache-Control": "no-store"})
+
+        @r.delete("/v1/me/sessions")
+        def revoke_all_sessions():
+            p = self.authenticate()
+            live = [i["sessionId"] for i in p.items if is_session(i) and is_live(i)]
+            self.sessions.revoke(p.zone, p.user_id, live, REVOKED_ALL, p.items)
+            self.log.info("all sessions revoked", subject=ids.subject_ref(p.user_id), sessions=len(live))
+            return Response(204, None, "", {"Cache-Control": "no-store"})
+
     def cacheable(self, doc: dict, max_age: int) -> Response:
         body = json.dumps(doc, separators=(",", ":"), sort_keys=True)
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
@@ -533,6 +592,10 @@ class ApiApp:
         if cached["status"] != "ok":
             return Response(503, JSON, json.dumps(cached), {"Retry-After": "5", "Cache-Control": "no-store"})
         return Response(200, JSON, json.dumps(cached), {"Cache-Control": "no-store"})
+
+
+def _header(event: dict, name: str) -> str | None:
+    return (event.get("headers") or {}).get(name)
 
 
 def hmac_eq(a: str, b: str) -> bool:

@@ -5,7 +5,8 @@ twice has the effect of applying it once.
 restricted table ``appx-restricted-<zone>`` (pk, sk):
     USER#<userId> / PROFILE        userId, zone, authorId, fields{name: ciphertext token},
                                    locale?, createdAt, updatedAtUs, requestId, idem (string set)
-    USER#<userId> / TOKEN#<sha256> hash, createdAt                 (bearer tokens, hashes only)
+    USER#<userId> / SESSION#<id>   hash, lifetimes, ...        (bearer sessions, hashes only:
+                                                               appx_common.sessions)
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
 feed ``appx-feed``:    FEED / <createdAt>#<postId>  postId, text, createdAt     (no author id)
 """
@@ -163,7 +164,7 @@ class Store:
             profile["idem"] = set(profile["idem"])
         else:
             profile.pop("idem", None)
-        token = {"pk": user_pk(uid), "sk": f"TOKEN#{op['tokenHash']}", "hash": op["tokenHash"], "createdAt": profile["createdAt"]}
+        token = {"pk": user_pk(uid), **op["session"]}  # the first session (appx_common.sessions)
         table = self.cfg.restricted_table(zone)
         client = self.ddb.meta.client
         try:

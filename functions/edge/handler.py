@@ -3,7 +3,7 @@
 
 For every request it:
 1. strips client-supplied ``x-appx-*`` headers;
-2. leaves public reads (GET/HEAD/OPTIONS outside ``/v1/me``) on the public origin untouched;
+2. leaves public reads (GET/HEAD outside ``/v1/me``) and every OPTIONS (CORS preflight) untouched;
 3. picks the zone: from the user id in the bearer token, or at sign-up (``POST /v1/users``)
    from ``CloudFront-Viewer-Country`` through the country map, minting the new user's id
    (the subject) itself — unmapped countries get a 403 or the configured zone;
@@ -104,8 +104,10 @@ class EdgeApp:
             del headers[name]
         method, uri = request.get("method", "GET").upper(), request.get("uri", "/")
         personal = uri == "/v1/me" or uri.startswith("/v1/me/")
-        if method in PUBLIC_METHODS and not personal:
-            return request  # public read: cached behaviour, public origin, untouched
+        if method == "OPTIONS" or (method in PUBLIC_METHODS and not personal):
+            # Public reads, and CORS preflights (browsers send them without credentials; they
+            # reveal nothing personal): behaviour's origin, untouched.
+            return request
         if (method, uri) == SIGNUP:
             zone = self.zone_for_country(_header(headers, "cloudfront-viewer-country"))
             if zone is None:

@@ -50,7 +50,7 @@ def test_dashboard_take_region_down(healthy, artifacts):
             assert "DOWN" in page.locator('.region[data-region="eu-central-1"] .faults').inner_text()
             assert page.locator('.region[data-region="eu-central-1"] .status').inner_text() == "unhealthy"
             # Traffic after the failure shows its routing decision in the request table.
-            stack.request("GET", "/v1/me", country="DE", token="appx1.u_de_" + "a" * 26 + "." + "b" * 43)
+            stack.request("GET", "/v1/me", country="DE", token="appx2.u_de_" + "a" * 26 + ".s_" + "a" * 26 + "." + "b" * 43)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(artifacts / "dashboard-region-down.png"), full_page=True)
             assert (artifacts / "dashboard-region-down.png").stat().st_size > 10_000

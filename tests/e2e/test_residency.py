@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -19,6 +20,13 @@ def test_german_signup_stays_in_de_region_as_ciphertext(healthy):
     user = signup(stack, "DE", email, name, phone=phone)
     assert user["zone"] == "de" and user["userId"].startswith("u_de_")
     assert user["region"] == "eu-central-1"
+    # A rotated session and a complete export leave nothing of a secret or of the export behind.
+    rotated = stack.request("POST", "/v1/me/token:rotate", token=user["token"], country="DE")
+    assert rotated.status == 201, rotated.text
+    old_secret, user["token"] = user["token"].rsplit(".", 1)[1], rotated.json()["token"]
+    exported = stack.request("GET", "/v1/me/export", token=user["token"], country="DE")
+    assert exported.status == 200 and exported.json()["complete"] and exported.json()["user"]["profile"]["phone"] == phone
+    secrets = (old_secret, hashlib.sha256(old_secret.encode()).hexdigest(), user["token"].rsplit(".", 1)[1])
     assert stack.wait_idle()
 
     zone_items = [i for i in stack.scan("eu-central-1", "appx-restricted-de") if i.get("userId", {}).get("S") == user["userId"]]
@@ -35,6 +43,8 @@ def test_german_signup_stays_in_de_region_as_ciphertext(healthy):
     everything = "".join(_region_blob(stack, r) for r in stack.cells) + "".join(stack.logs().values()) + json.dumps(stack.status())
     for plaintext in (email, name, phone, marker):
         assert plaintext not in everything, f"plaintext {plaintext!r} found in a store, log or the dashboard state"
+    for secret in secrets:
+        assert secret not in everything, f"a token secret or a revoked hash ({secret[:6]}…) found in a store, log or the dashboard state"
 
     # The owner still reads it back (decrypted in the zone).
     me = stack.request("GET", "/v1/me", token=user["token"], country="DE")

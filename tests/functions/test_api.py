@@ -135,10 +135,12 @@ def test_signup_conflict_409(world, keys):
 def test_auth_failures(world, user, route):
     method, path = route
     body = {"text": "x"} if method in ("POST", "PATCH") else None
-    uid, secret = user["userId"], user["token"].split(".")[-1]
-    forged = f"appx1.{uid}.{'A' * 43}"
-    other_zone = f"appx1.u_de_{'a' * 26}.{secret}"
-    for token in (None, "garbage", forged, other_zone, f"appx1.u_xx_{'a' * 26}.{secret}"):
+    _, uid, sid, secret = user["token"].split(".")
+    forged = f"appx2.{uid}.{sid}.{'A' * 43}"
+    other_zone = f"appx2.u_de_{'a' * 26}.{sid}.{secret}"
+    other_session = f"appx2.{uid}.s_{'a' * 26}.{secret}"
+    legacy = f"appx1.{uid}.{secret}"  # the lifetime-less format before sessions
+    for token in (None, "garbage", forged, other_zone, other_session, legacy, f"appx2.u_xx_{'a' * 26}.{sid}.{secret}"):
         r = world.request(method, path, body, token=token)
         assert r.status == 401, (token, r)
         assert r.headers.get("www-authenticate", "").startswith("Bearer")

@@ -76,7 +76,7 @@ def test_unmapped_country_denied(edge, edge_config, modules):
 
 
 def test_token_routes_to_users_zone(edge):
-    token = "appx1.u_de_" + "a" * 26 + "." + "B" * 43
+    token = "appx2.u_de_" + "a" * 26 + ".s_" + "a" * 26 + "." + "B" * 43
     out = run(edge, "PATCH", "/v1/me", {"email": "new@example.org"}, token=token, country="FR")
     assert out["origin"]["custom"]["domainName"] == "de.origin.appx.example.eu"
     assert body_of(out)["email"].startswith("appxenc1.de.")
@@ -84,7 +84,7 @@ def test_token_routes_to_users_zone(edge):
     assert out["origin"]["custom"]["domainName"] == "de.origin.appx.example.eu"
 
 
-@pytest.mark.parametrize("token", [None, "nope", "appx1.u_zz_" + "a" * 26 + "." + "B" * 43])
+@pytest.mark.parametrize("token", [None, "nope", "appx2.u_zz_" + "a" * 26 + ".s_" + "a" * 26 + "." + "B" * 43])
 def test_personal_routes_need_token(edge, token):
     out = run(edge, "GET", "/v1/me", token=token)
     assert status(out) == 401 and out["headers"]["content-type"][0]["value"] == "application/problem+json"
@@ -122,7 +122,7 @@ def test_bad_bodies_answered_at_edge(edge, kwargs, code):
 
 
 def test_body_without_sensitive_fields_not_rewritten(edge):
-    token = "appx1.u_eu_" + "a" * 26 + "." + "B" * 43
+    token = "appx2.u_eu_" + "a" * 26 + ".s_" + "a" * 26 + "." + "B" * 43
     out = run(edge, "POST", "/v1/posts", {"text": "hi"}, token=token)
     assert out["body"]["action"] == "read-only" and edge.app.rsa_operations == 0
 
@@ -176,6 +176,6 @@ def test_deep_nesting_has_its_own_reason(edge, depth):
 
 
 def test_nesting_within_the_limit_passes(edge):
-    token = "appx1.u_eu_" + "a" * 26 + "." + "B" * 43
+    token = "appx2.u_eu_" + "a" * 26 + ".s_" + "a" * 26 + "." + "B" * 43
     out = run(edge, "POST", "/v1/posts", raw=b'{"text":"hi","x":' + b"[" * 62 + b"]" * 62 + b"}", token=token)
     assert "status" not in out

@@ -67,5 +67,11 @@ def test_responses_match_schemas(world):
     _schema(world.request("GET", f"/v1/posts/{p['postId']}").json, "/v1/posts/{postId}", "get", 200)
     _schema(world.request("GET", "/v1/feed").json, "/v1/feed", "get", 200)
     _schema(world.request("GET", "/v1/me/export", token=t).json, "/v1/me/export", "get", 200)
+    _schema(world.request("GET", "/v1/me/sessions", token=t).json, "/v1/me/sessions", "get", 200)
+    _schema(world.request("POST", "/v1/me/sessions", token=t).json, "/v1/me/sessions", "post", 201)
+    rotated = world.request("POST", "/v1/me/token:rotate", token=t).json
+    _schema(rotated, "/v1/me/token:rotate", "post", 201)
+    _schema(world.request("GET", "/v1/me", token=t).json, "/v1/me", "get", 401)
+    _schema(world.request("PUT", "/v1/me", token=rotated["token"]).json, "/v1/me", "get", 401)  # any problem document
     _schema(world.request("GET", "/health").json, "/health", "get", 200)
     _schema(world.request("GET", "/v1/me").json, "/v1/me", "get", 401)

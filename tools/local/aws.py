@@ -66,10 +66,29 @@ class _FaultMiddleware:
         return self.app(environ, start_response)
 
 
+def _fast_string_keys() -> None:
+    """moto compares key attributes through ``DynamoType.cast_value``, which tries five type
+    tests before returning a string as it is: a Query over 20,000 items then spends seconds
+    there (sorting, key matching). Strings and binaries are returned at once; results do not
+    change (every other type takes moto's own path)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    original = DynamoType.cast_value
+    if getattr(original.fget, "appx_fast", False):
+        return
+
+    def cast_value(self):
+        return self.value if self.type in ("S", "B") else original.fget(self)
+
+    cast_value.appx_fast = True
+    DynamoType.cast_value = property(cast_value)
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 
+        _fast_string_keys()
         self.faults = StorageFaults()
         app = _FaultMiddleware(DomainDispatcherApplication(create_backend_app), self.faults)
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
@@ -156,6 +175,20 @@ def _backend(region: str):
     from moto.dynamodb.models import dynamodb_backends
 
     return dynamodb_backends[ACCOUNT_ID][region]
+
+
+def import_items(region: str, table: str, items: list[dict]) -> int:
+    """Bulk-load items (DynamoDB JSON) into a region's table as a DynamoDB import does: no
+    stream records, so neither replication nor projections run for them. The table's stream is
+    detached meanwhile: use it on an otherwise quiet table (test data set-up)."""
+    t = _backend(region).tables[table]
+    shard, t.stream_shard = t.stream_shard, None
+    try:
+        for item in items:
+            t.put_item(item)
+    finally:
+        t.stream_shard = shard
+    return len(items)
 
 
 def stream_items(region: str, table: str) -> list:

@@ -122,6 +122,11 @@ class LocalStack:
     def fault(self, action: str, region: str | None = None, ms: int = 0) -> dict:
         return self.control("POST", "faults", {"action": action, "region": region, "ms": ms})
 
+    def import_items(self, table: str, items: list[dict], chunk: int = 2000) -> int:
+        """Bulk-load items (DynamoDB JSON) into every replica of a table, without stream records."""
+        return sum(self.control("POST", "import", {"table": table, "items": items[i:i + chunk]})["imported"]
+                   for i in range(0, len(items), chunk))
+
     def status(self) -> dict:
         return self.control("GET", "state")
 

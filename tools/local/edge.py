@@ -112,6 +112,18 @@ def cache_ttl(headers: list[tuple[str, str]]) -> int:
     return 0
 
 
+def problem_kind(headers: list[tuple[str, str]], body: bytes) -> str | None:
+    """The last segment of an RFC 9457 problem's type (e.g. ``token-revoked``), for the request
+    view: it says why a request failed without showing anything of the request itself."""
+    if not any(k.lower() == "content-type" and v.startswith("application/problem+json") for k, v in headers):
+        return None
+    try:
+        kind = json.loads(body).get("type", "")
+    except (ValueError, AttributeError):
+        return None
+    return kind.rsplit("/", 1)[-1][:64] if isinstance(kind, str) and kind else None
+
+
 class EdgeCache:
     def __init__(self, max_entries: int = CACHE_MAX_ENTRIES):
         self._data: OrderedDict[str, tuple[float, float, int, list, bytes]] = OrderedDict()
@@ -191,6 +203,7 @@ class Edge(HttpEndpoint):
             traceback.print_exc()
             status, out_headers, out = 502, [("Content-Type", "application/json")], b'{"message":"edge error"}'
         rec["status"] = status
+        rec["problem"] = problem_kind(out_headers, out)
         rec["ms"] = round((time.perf_counter() - started) * 1000, 1)
         if status >= 500:
             self.counters["5xx"] += 1

@@ -29,6 +29,7 @@ from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
+LOCAL_EXPORT_PAGE_BYTES = 128 * 1024
 FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "recover")
 
 
@@ -50,6 +51,22 @@ class Options:
     echo_logs: bool = False
     # name -> factory(env) -> handler; default: functions/<name>/handler.py make_handler
     handler_factories: Mapping[str, Callable] | None = None
+
+
+def _patient_store(name: str, env: Mapping[str, str]) -> dict:
+    """moto needs seconds for a Query over tens of thousands of items (DynamoDB milliseconds), so
+    the local API waits up to 10 s for its data store instead of 2 s; its health checks keep
+    their short timeouts (docs/local-runtime.md)."""
+    if name != "api":
+        return {}
+    from botocore.config import Config
+
+    def resource(read_timeout: float, attempts: int):
+        config = Config(connect_timeout=1.0, read_timeout=read_timeout, retries={"mode": "standard", "total_max_attempts": attempts})
+        return aws.boto3.session.Session().resource("dynamodb", region_name=env["APPX_REGION"], endpoint_url=env["AWS_ENDPOINT_URL"],
+                                                    config=config, **aws.CREDENTIALS)
+
+    return {"dynamodb": resource(10.0, 3), "health_dynamodb": resource(0.8, 1)}
 
 
 def _in(region: str, name: str, fn):
@@ -108,7 +125,7 @@ class Runtime:
         factories = dict(o.handler_factories or {})
         for name in ("api", "worker", "stream"):
             if name not in factories and functions.handler_path(self.root, name).exists():
-                factories[name] = (lambda n: lambda env: functions.make(self.root, n, env))(name)
+                factories[name] = (lambda n: lambda env: functions.make(self.root, n, env, **_patient_store(n, env)))(name)
         if "api" not in factories:
             raise RuntimeError("functions/api/handler.py not found and no stand-in api handler given")
 
@@ -166,6 +183,9 @@ class Runtime:
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
             "APPX_QUEUE_URL": self.queues[region]["queueUrl"],
             "APPX_KEY_PROVIDER": f"local:{self.key_dir / region}",
+            # moto needs about a second per Query over 20,000 items: small export pages (two Queries
+            # at most) keep every page within the edge's 10 s origin timeout (docs/local-runtime.md).
+            "APPX_EXPORT_PAGE_BYTES": str(LOCAL_EXPORT_PAGE_BYTES),
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -329,11 +349,20 @@ class Runtime:
                 req = json.loads(body or b"{}")
                 out = self.fault(req.get("action", ""), req.get("region"), int(req.get("ms") or 0))
                 return 200, js, json.dumps(out).encode()
+            if method == "POST" and path == "/_control/import":
+                # Test data set-up at scale: every replica region of the table, like an import.
+                req = json.loads(body or b"{}")
+                table, items = req["table"], req["items"]
+                regions = [r for r in self.topology.cell_regions if table in {t.name for t in self.topology.tables_in(r)}]
+                if not regions or not isinstance(items, list):
+                    raise ValueError(f"unknown table {table!r} or items not a list")
+                count = sum(aws.import_items(region, table, items) for region in regions)
+                return 200, js, json.dumps({"imported": count, "regions": regions}).encode()
             if method == "POST" and path == "/_control/cache/invalidate":
                 self.edge.cache.clear()
                 self.event("cache invalidated")
                 return 200, js, b'{"ok":true}'
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:
             return 400, js, json.dumps({"error": str(exc)}).encode()
         return 404, js, b'{"error":"not found"}'
 
