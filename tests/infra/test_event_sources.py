@@ -124,7 +124,11 @@ def test_dead_letter_queue_outlives_its_source(mode_cells):
     ("ten", "got 'ten'"),
 ])
 def test_worker_max_concurrency_is_checked_against_reserved_concurrency(project_copy, value, fragment):
-    edit_yaml(project_copy / "Pulumi.eu-west-3.yaml", lambda d: d["config"]["appx:cell"].__setitem__("workerMaxConcurrency", value))
+    def edit(document):
+        cell = document["config"]["appx:cell"]
+        cell["reservedConcurrency"]["worker"] = 10  # the bound under test, whatever the plan sized
+        cell["workerMaxConcurrency"] = value
+    edit_yaml(project_copy / "Pulumi.eu-west-3.yaml", edit)
     expect_error(project_copy, "eu-west-3", "Pulumi.eu-west-3.yaml", "appx:cell.workerMaxConcurrency", fragment, "allowed: 2..10")
 
 
