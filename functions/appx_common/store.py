@@ -3,9 +3,13 @@ path) and the worker (queued path). Every operation is idempotent: applying the 
 twice has the effect of applying it once.
 
 restricted table ``appx-restricted-<zone>`` (pk, sk):
-    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: ciphertext token},
-                                   locale?, createdAt, updatedAtUs, requestId, idem (string set)
+    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: appxsk1 token},
+                                   locale?, createdAt, updatedAtUs, requestId, idem (string set),
+                                   replyRef? (the sign-up's idempotency record id)
     USER#<userId> / TOKEN#<sha256> hash, createdAt                 (bearer tokens, hashes only)
+    IDEMREPLY#<record id> / REPLY  userId, reply (appxsk1 token), expiration (TTL)
+                                   (a sign-up's reply: it holds a credential, so it stays in the zone)
+subject keys ``appx-subject-keys-<zone>`` (pk): SUBJECT#<userId>  version, wrapped, createdAt
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
 feed ``appx-feed``:    FEED / <createdAt>#<postId>  postId, text, createdAt     (no author id)
 """
@@ -22,8 +26,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common.aws import THROTTLING_CODES, error_code
 from appx_common.config import RegionConfig
+from appx_common.subject_keys import subject_key_item_key
 
 PROFILE = "PROFILE"
+REPLY = "REPLY"
 # How long an erased author's marker outlives the erasure: far longer than the byAuthor index
 # can lag behind a post written in the same instant (DynamoDB TTL deletes it afterwards).
 ERASED_MARKER_SECONDS = 24 * 3600
@@ -75,6 +81,10 @@ def feed_key(created_at: str, post_id: str) -> dict:
     return {"pk": FEED_PK, "sk": f"{created_at}#{post_id}"}
 
 
+def reply_key(record_id: str) -> dict:
+    return {"pk": f"IDEMREPLY#{record_id}", "sk": REPLY}
+
+
 def erased_author_key(author_id: str) -> dict:
     # Only a hash of the (already deleted) pseudonym: the marker identifies nobody.
     return {"pk": f"ERASED#{hashlib.sha256(author_id.encode()).hexdigest()}", "sk": "ERASED"}
@@ -92,6 +102,9 @@ class Store:
 
     def restricted(self, zone: str):
         return self.table(self.cfg.restricted_table(zone))
+
+    def subject_keys(self, zone: str):
+        return self.table(self.cfg.subject_keys_table(zone))
 
     @property
     def posts(self):
@@ -117,6 +130,9 @@ class Store:
 
     def get_profile(self, zone: str, user_id: str) -> dict | None:
         return self.restricted(zone).get_item(Key={"pk": user_pk(user_id), "sk": PROFILE}, ConsistentRead=True).get("Item")
+
+    def get_reply(self, zone: str, record_id: str) -> dict | None:
+        return self.restricted(zone).get_item(Key=reply_key(record_id), ConsistentRead=True).get("Item")
 
     def get_post(self, post_id: str) -> dict | None:
         return self.posts.get_item(Key=post_key(post_id)).get("Item")
@@ -165,13 +181,15 @@ class Store:
             profile.pop("idem", None)
         token = {"pk": user_pk(uid), "sk": f"TOKEN#{op['tokenHash']}", "hash": op["tokenHash"], "createdAt": profile["createdAt"]}
         table = self.cfg.restricted_table(zone)
+        puts = [profile, token]
+        if op.get("reply"):  # the sign-up's idempotent reply, sealed under the subject key
+            reply = op["reply"]
+            profile["replyRef"] = reply["recordId"]
+            puts.append({**reply_key(reply["recordId"]), "userId": uid, "reply": reply["sealed"], "expiration": int(reply["expiration"])})
         client = self.ddb.meta.client
         try:
             client.transact_write_items(
-                TransactItems=[
-                    {"Put": {"TableName": table, "Item": profile, "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": table, "Item": token, "ConditionExpression": "attribute_not_exists(pk)"}},
-                ]
+                TransactItems=[{"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}} for item in puts]
             )
         except ClientError as exc:
             if not is_conditional(exc):
@@ -240,15 +258,25 @@ class Store:
             if not is_conditional(exc):
                 raise
 
+    def shred_subject(self, zone: str, user_id: str) -> None:
+        """Crypto-shredding, the FIRST step of every erasure: delete the subject's key (in the
+        zone's key store, replicated only inside the zone, no backups). Every copy of the
+        subject's ciphertext anywhere is unreadable from here on. Idempotent."""
+        self.subject_keys(zone).delete_item(Key=subject_key_item_key(user_id))
+
     def _erase_user(self, op) -> None:
-        """Delete every item of the subject in its zone's table (every replica follows), and
-        the idempotency records of its requests. Posts and feed entries follow through the
-        streams (stream consumer); ``erase_posts`` is the same step, callable directly."""
+        """Shred the subject's key, then delete every item of the subject in its zone's table
+        (every replica follows), and the idempotency records of its requests. Posts and feed
+        entries follow through the streams (stream consumer); ``erase_posts`` is the same step,
+        callable directly."""
         zone, uid = op["zone"], op["userId"]
+        self.shred_subject(zone, uid)
         items = self.user_items(zone, uid)
         refs = set()
         for item in items:
             refs |= set(item.get("idem", ()))
+            if item.get("replyRef"):
+                self.restricted(zone).delete_item(Key=reply_key(item["replyRef"]))
         for ref in sorted(refs):
             self.idempotency.delete_item(Key={"id": ref})
         # Tokens first, profile last: the profile REMOVE is what the stream consumer acts on.
