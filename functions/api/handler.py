@@ -35,7 +35,8 @@ from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem, throttled, unavailable
 from appx_common.resilience import CircuitBreaker, TTLCache
-from appx_common.store import Conflict, Store, is_throttling, is_transient, iso
+from appx_common.store import Conflict, Store, SubjectErased, is_throttling, is_transient, iso
+from appx_common.subjects import SubjectKeyUnavailable, subject_refs_from_spec
 
 RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
 REQUIRED_AT_SIGNUP = ("email", "name")
@@ -67,10 +68,11 @@ class ApiApp:
         self.cfg = RegionConfig.from_env(env, "appx-api")
         self.clock: Callable[[], float] = overrides.get("clock", time.time)
         ddb = overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg)
-        self.store = Store(self.cfg, ddb, self.clock)
-        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.clock)
         self._sqs = overrides.get("sqs")
         self._kms = overrides.get("kms")
+        self.refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
+        self.store = Store(self.cfg, ddb, self.refs, self.clock)
+        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.refs, self.clock)
         inner = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
@@ -80,6 +82,7 @@ class ApiApp:
         self.health_cache = TTLCache(2, 2.0, self.clock)
         self.log = AppLogger(self.cfg.service, self.cfg.region)
         self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)
+        self._dropped = 0
         self.resolver = self._routes()
 
     # ---- plumbing ------------------------------------------------------------------------
@@ -105,8 +108,23 @@ class ApiApp:
         unwraps = self.keys.unwrap_calls - before
         if unwraps:
             self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
+        if unwraps or self._dropped:
             self.metrics.flush_metrics()
+            self._dropped = 0
         return response
+
+    def dropped(self, what: str) -> Problem:
+        """Count a write or replay for an erased subject (never applied) and answer 410."""
+        self._dropped += 1
+        self.metrics.add_metric(name="ErasedSubjectWritesDropped", unit=MetricUnit.Count, value=1)
+        self.log.warning("write for an erased subject dropped", op=what)
+        return Problem(410, "subject-erased", "this account has been erased")
+
+    def subject_ref(self, user_id: str) -> str:
+        try:
+            return self.refs.ref(user_id)
+        except SubjectKeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
 
     @property
     def event(self):
@@ -162,6 +180,9 @@ class ApiApp:
             # would keep the breaker from ever allowing a direct write again.
             try:
                 self.store.apply(op)
+            except SubjectErased:
+                self.breaker.success()
+                raise self.dropped(op["op"]) from None
             except Conflict:
                 self.breaker.success()
                 raise Problem(409, "conflict", "the resource already exists") from None
@@ -190,12 +211,17 @@ class ApiApp:
             raise unavailable("writes cannot be accepted right now") from None
         self.log.info("write queued", op=op["op"], requestId=op["requestId"])
 
-    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], principal: Principal | None = None) -> Response:
+    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], zone: str, subject: str) -> Response:
+        """``subject`` is the user the request writes for: its records are found by it at erasure."""
         key = self.header("idempotency-key")
         claim = None
         if key is not None:
+            ref = self.subject_ref(subject)
             try:
-                claim = self.idem.claim(route, scope, key, fingerprint)
+                claim = self.idem.claim(route, scope, key, fingerprint, ref)
+                if claim.replay is not None and claim.subject and self.store.tombstoned(zone, claim.subject):
+                    self.idem.release(claim)  # the erasure job would have deleted it
+                    raise self.dropped("replay")
             except (ClientError, BotoCoreError) as exc:
                 if is_throttling(exc):
                     raise throttled() from None
@@ -215,8 +241,6 @@ class ApiApp:
         if claim:
             try:
                 self.idem.complete(claim, {"status": status, "body": body, "headers": headers})
-                if principal is not None:
-                    self.store.apply({"op": "addIdempotencyRef", "zone": principal.zone, "userId": principal.user_id, "ref": claim.record_id, "requestId": ""})
             except (ClientError, BotoCoreError) as exc:
                 self.log.warning("idempotency record not completed", code=aws.error_code(exc))
         return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
@@ -325,8 +349,6 @@ class ApiApp:
                 profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": fields, "createdAt": iso(now), "updatedAtUs": 0}
                 if locale:
                     profile["locale"] = locale
-                if claim:
-                    profile["idem"] = [claim.record_id]
                 op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "tokenHash": token_hash, "profile": profile}
                 state = self.write(op)
                 out = {"userId": subject, "zone": zone, "token": token, "createdAt": profile["createdAt"]}
@@ -335,7 +357,7 @@ class ApiApp:
                     return 202, {**out, "requestId": request_id, "status": "queued"}, {}
                 return 201, out, {"Location": "/v1/me"}
 
-            return self.idempotent("POST /v1/users", "signup", fingerprint, work)
+            return self.idempotent("POST /v1/users", "signup", fingerprint, work, zone, subject)
 
         @r.get("/v1/me")
         def get_me():
@@ -378,12 +400,13 @@ class ApiApp:
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 200, out, {}
 
-            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, principal=p)
+            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, p.zone, p.user_id)
 
         @r.delete("/v1/me")
         def delete_me():
             p = self.authenticate()
-            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id}
+            # Constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
+            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "authorId": p.profile["authorId"]}
             state = self.write(op)
             self.post_cache.clear()
             self.feed_cache.clear()
@@ -431,7 +454,7 @@ class ApiApp:
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 201, out, {"Location": f"/v1/posts/{post['postId']}"}
 
-            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, principal=p)
+            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, p.zone, p.user_id)
 
         @r.get("/v1/posts/<post_id>")
         def get_post(post_id: str):

@@ -7,6 +7,11 @@ token that must not be stored in clear. So records are keyed by the Idempotency-
 (scoped by route and subject) and the stored response is AES-256-GCM encrypted under a key
 derived (HKDF-SHA256) from the Idempotency-Key itself: only a client that knows the key can
 replay it. A record whose request failed is deleted (a rejected request stores nothing).
+
+Each record carries ``subject``, the keyed reference of the user it belongs to
+(``subjects.SubjectRefs``), and the table's GSI ``bySubject`` finds them at erasure time: the
+user's profile holds no list of them, so it does not grow with writes. Records expire (TTL) after
+a day.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class Claim:
     record_id: str
     key: str
     replay: dict | None = None
+    subject: str | None = None  # the record's subject reference (for a replay: of the first request)
 
 
 def record_id(route: str, scope: str, key: str) -> str:
@@ -50,17 +56,17 @@ class Idempotency:
     def __init__(self, table, clock: Callable[[], float] = time.time, ttl_seconds: int = 86400, in_progress_seconds: int = 30):
         self.table, self.clock, self.ttl, self.in_progress = table, clock, ttl_seconds, in_progress_seconds
 
-    def claim(self, route: str, scope: str, key: str, fingerprint: str) -> Claim:
+    def claim(self, route: str, scope: str, key: str, fingerprint: str, subject: str) -> Claim:
         if not KEY_PATTERN.match(key):
             raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ - : .")
         rid = record_id(route, scope, key)
-        existing = self._claim_or_read(rid, fingerprint)
+        existing = self._claim_or_read(rid, fingerprint, subject)
         if existing == {}:
             # The record that blocked us was released (its request failed) before we read it:
             # claim again rather than report the key as reused.
-            existing = self._claim_or_read(rid, fingerprint)
+            existing = self._claim_or_read(rid, fingerprint, subject)
         if existing is None:
-            return Claim(rid, key)
+            return Claim(rid, key, subject=subject)
         if existing.get("fingerprint") != fingerprint:
             raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
         if existing.get("status") != COMPLETED:
@@ -70,14 +76,15 @@ class Idempotency:
             response = json.loads(_aead(key, rid).decrypt(blob[:12], blob[12:], rid.encode()))
         except (KeyError, InvalidTag, ValueError):
             raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
-        return Claim(rid, key, replay=response)
+        return Claim(rid, key, replay=response, subject=existing.get("subject"))
 
-    def _claim_or_read(self, rid: str, fingerprint: str) -> dict | None:
+    def _claim_or_read(self, rid: str, fingerprint: str, subject: str) -> dict | None:
         """None when the record is now ours; otherwise the record in the way ({} if it vanished)."""
         now = int(self.clock())
         try:
             self.table.put_item(
-                Item={"id": rid, "status": IN_PROGRESS, "fingerprint": fingerprint, "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
+                Item={"id": rid, "subject": subject, "status": IN_PROGRESS, "fingerprint": fingerprint,
+                      "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
                 ConditionExpression="attribute_not_exists(id) OR expiration < :now OR (#s = :ip AND lockedUntil < :now)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":now": now, ":ip": IN_PROGRESS},
