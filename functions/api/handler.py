@@ -36,7 +36,8 @@ from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem, throttled, unavailable
 from appx_common.resilience import CircuitBreaker, TTLCache
-from appx_common.store import Conflict, Store, is_throttling, is_transient, iso
+from appx_common.store import Conflict, Store, SubjectErased, is_throttling, is_transient, iso
+from appx_common.subjects import SubjectKeyUnavailable, subject_refs_from_spec
 
 RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
 REQUIRED_AT_SIGNUP = ("email", "name")
@@ -68,10 +69,11 @@ class ApiApp:
         self.cfg = RegionConfig.from_env(env, "appx-api")
         self.clock: Callable[[], float] = overrides.get("clock", time.time)
         ddb = overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg)
-        self.store = Store(self.cfg, ddb, self.clock)
-        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.clock)
         self._sqs = overrides.get("sqs")
         self._kms = overrides.get("kms")
+        self.refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
+        self.store = Store(self.cfg, ddb, self.refs, self.clock)
+        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.refs, self.clock)
         inner = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
         self.subject_keys = SubjectKeys(self.store.subject_keys, self.keys, clock=self.clock)
@@ -82,6 +84,7 @@ class ApiApp:
         self.health_cache = TTLCache(2, 2.0, self.clock)
         self.log = AppLogger(self.cfg.service, self.cfg.region)
         self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)
+        self._dropped = 0
         self.resolver = self._routes()
 
     # ---- plumbing ------------------------------------------------------------------------
@@ -110,9 +113,23 @@ class ApiApp:
             self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
         if subject_calls:  # symmetric KMS operations on subject keys
             self.metrics.add_metric(name="SubjectKeyCalls", unit=MetricUnit.Count, value=subject_calls)
-        if unwraps or subject_calls:
+        if unwraps or subject_calls or self._dropped:
             self.metrics.flush_metrics()
+            self._dropped = 0
         return response
+
+    def dropped(self, what: str) -> Problem:
+        """Count a write or replay for an erased subject (never applied) and answer 410."""
+        self._dropped += 1
+        self.metrics.add_metric(name="ErasedSubjectWritesDropped", unit=MetricUnit.Count, value=1)
+        self.log.warning("write for an erased subject dropped", op=what)
+        return Problem(410, "subject-erased", "this account has been erased")
+
+    def subject_ref(self, user_id: str) -> str:
+        try:
+            return self.refs.ref(user_id)
+        except SubjectKeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
 
     @property
     def event(self):
@@ -155,8 +172,8 @@ class ApiApp:
             self.log.error("subject key failed to unwrap", subject=ids.subject_ref(subject))
             raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
 
-    def owner_key(self, p: Principal) -> SubjectKey:
-        key = self.subject_key(p.zone, p.user_id)
+    def owner_key(self, zone: str, subject: str) -> SubjectKey:
+        key = self.subject_key(zone, subject)
         if key is None:  # erased a moment ago; the profile's deletion is on its way
             raise Problem(401, "unauthorized", "this account has been erased", {"WWW-Authenticate": 'Bearer realm="appx"'})
         return key
@@ -197,6 +214,9 @@ class ApiApp:
             # would keep the breaker from ever allowing a direct write again.
             try:
                 self.store.apply(op)
+            except SubjectErased:
+                self.breaker.success()
+                raise self.dropped(op["op"]) from None
             except Conflict:
                 self.breaker.success()
                 raise Problem(409, "conflict", "the resource already exists") from None
@@ -231,18 +251,25 @@ class ApiApp:
             raise unavailable("writes cannot be accepted right now") from None
         self.log.info("write queued", op=op["op"], requestId=op["requestId"])
 
-    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], principal: Principal | None = None) -> Response:
+    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], zone: str, subject: str,
+                   credential_reply: bool = False) -> Response:
+        """``subject`` is the user the request writes for: its records are found by it at erasure.
+        ``credential_reply``: the reply holds a credential; ``work`` stores it in the zone."""
         key = self.header("idempotency-key")
         claim = None
         if key is not None:
+            ref = self.subject_ref(subject)
             try:
-                claim = self.idem.claim(route, scope, key, fingerprint)
+                claim = self.idem.claim(route, scope, key, fingerprint, ref)
+                if claim.replay is not None and claim.subject and self.store.tombstoned(zone, claim.subject):
+                    self.idem.release(claim)  # the erasure job would have deleted it
+                    raise self.dropped("replay")
             except (ClientError, BotoCoreError) as exc:
                 if is_throttling(exc):
                     raise throttled() from None
                 self.log.warning("idempotency store unavailable", code=aws.error_code(exc))
             if claim and claim.replay is not None:
-                status, body, headers = self.replayed(claim, principal)
+                status, body, headers = self.replayed(claim, zone, subject, credential_reply)
                 return Response(status, JSON, json.dumps(body), {**headers, "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
         try:
             status, body, headers = work(claim)
@@ -255,29 +282,26 @@ class ApiApp:
             raise
         if claim:
             try:
-                self.idem.complete(claim, self.stored_reply(claim, status, body, headers, principal))
-                if principal is not None:
-                    self.store.apply({"op": "addIdempotencyRef", "zone": principal.zone, "userId": principal.user_id, "ref": claim.record_id, "requestId": ""})
+                self.idem.complete(claim, self.stored_reply(claim, status, body, headers, zone, subject, credential_reply))
             except (ClientError, BotoCoreError) as exc:
                 self.log.warning("idempotency record not completed", code=aws.error_code(exc))
         return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
 
-    def stored_reply(self, claim: Claim, status: int, body: dict, headers: dict, principal: Principal | None) -> dict:
-        """What the EU-wide idempotency record keeps: never a readable body. A principal's reply
-        is sealed under its subject key; a sign-up's reply (it holds the new bearer token) stays
-        in the zone's restricted table, written with the account, and the record keeps only the
-        zone to look in."""
-        if principal is None:
-            return {"replyZone": body["zone"]}
-        key = self.owner_key(principal)
+    def stored_reply(self, claim: Claim, status: int, body: dict, headers: dict, zone: str, subject: str, credential_reply: bool) -> dict:
+        """What the EU-wide idempotency record keeps: never a readable body. A reply is sealed
+        under the subject's key; a sign-up's reply (it holds the new bearer token) stays in the
+        zone's restricted table, written with the account, and the record keeps only the zone."""
+        if credential_reply:
+            return {"replyZone": zone}
+        key = self.owner_key(zone, subject)
         sealed = seal_for_subject(key.material, reply_field(claim.record_id), key.zone, key.subject, key.version, body)
         return {"status": status, "headers": headers, "sealedBody": sealed}
 
-    def replayed(self, claim: Claim, principal: Principal | None) -> tuple[int, dict, dict]:
+    def replayed(self, claim: Claim, zone: str, subject: str, credential_reply: bool) -> tuple[int, dict, dict]:
         stored = claim.replay or {}
         try:
-            if principal is not None:
-                key = self.owner_key(principal)
+            if not credential_reply:
+                key = self.owner_key(zone, subject)
                 body = open_for_subject(stored["sealedBody"], key.material, reply_field(claim.record_id), key.zone, key.subject, key.version)
                 return stored["status"], body, stored.get("headers", {})
             zone = stored["replyZone"]
@@ -317,7 +341,7 @@ class ApiApp:
     def decrypt_profile(self, p: Principal) -> dict:
         """Symmetric only: the subject key (cached, or one KMS Decrypt when cold)."""
         fields = p.profile.get("fields", {})
-        key = self.owner_key(p)
+        key = self.owner_key(p.zone, p.user_id)
         try:
             return {f: open_for_subject(fields[f], key.material, f, p.zone, p.user_id, subject_token_version(fields[f]))
                     for f in RESTRICTED_FIELDS if f in fields}
@@ -400,8 +424,6 @@ class ApiApp:
                 profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": sealed, "createdAt": iso(now), "updatedAtUs": 0}
                 if locale:
                     profile["locale"] = locale
-                if claim:
-                    profile["idem"] = [claim.record_id]
                 op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "tokenHash": token_hash, "profile": profile}
                 out = {"userId": subject, "zone": zone, "token": token, "createdAt": profile["createdAt"]}
                 if claim:  # the reply holds a credential: kept in the zone, sealed, with the account
@@ -413,7 +435,7 @@ class ApiApp:
                     return 202, {**out, "requestId": request_id, "status": "queued"}, {}
                 return 201, out, {"Location": "/v1/me"}
 
-            return self.idempotent("POST /v1/users", "signup", fingerprint, work)
+            return self.idempotent("POST /v1/users", "signup", fingerprint, work, zone, subject, credential_reply=True)
 
         @r.get("/v1/me")
         def get_me():
@@ -448,7 +470,7 @@ class ApiApp:
 
             def work(_claim):
                 if tokens:
-                    op["set"] = self.reseal(tokens, self.owner_key(p))
+                    op["set"] = self.reseal(tokens, self.owner_key(p.zone, p.user_id))
                 now = self.clock()
                 op.update(requestId=ids.new_request_id(), atUs=int(now * 1_000_000))
                 state = self.write(op)
@@ -458,7 +480,7 @@ class ApiApp:
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 200, out, {}
 
-            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, principal=p)
+            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, p.zone, p.user_id)
 
         @r.delete("/v1/me")
         def delete_me():
@@ -466,7 +488,10 @@ class ApiApp:
             # Crypto-shredding first, outside the breaker: from here on no copy of the subject's
             # data (replicas, backups, streams, queues) can be opened, even if the rest is queued.
             self.read(lambda: self.store.shred_subject(p.zone, p.user_id))
-            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id}
+            # Then constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
+            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "authorId": p.profile["authorId"]}
+            if p.profile.get("replyRef"):
+                op["replyRef"] = p.profile["replyRef"]
             state = self.write(op)
             self.post_cache.clear()
             self.feed_cache.clear()
@@ -514,7 +539,7 @@ class ApiApp:
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 201, out, {"Location": f"/v1/posts/{post['postId']}"}
 
-            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, principal=p)
+            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, p.zone, p.user_id)
 
         @r.get("/v1/posts/<post_id>")
         def get_post(post_id: str):

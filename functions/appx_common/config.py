@@ -26,6 +26,12 @@ class RegionConfig:
     # Shared secret CloudFront adds to every origin request; when set, the API refuses
     # requests without it so the origins cannot be used around the edge.
     origin_secret: str | None = None
+    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and
+    # stream window (components.erasure_windows derives it from the stack config).
+    tombstone_seconds: int = 30 * 86400
+    # How long after the tombstone an erasure job waits before it trusts an empty answer from
+    # the eventually consistent indexes (GSI propagation, replication within the zone).
+    erasure_settle_seconds: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def restricted_table(self, zone: str) -> str:
@@ -56,4 +62,15 @@ class RegionConfig:
             service=env.get("POWERTOOLS_SERVICE_NAME", service),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             origin_secret=env.get("APPX_ORIGIN_SECRET") or None,
+            tombstone_seconds=_seconds(env, "APPX_TOMBSTONE_SECONDS", cls.tombstone_seconds),
+            erasure_settle_seconds=_seconds(env, "APPX_ERASURE_SETTLE_SECONDS", cls.erasure_settle_seconds),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise EnvError(f"{name} must be a whole number of seconds, not {raw!r}")
+    return int(raw)

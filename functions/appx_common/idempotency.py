@@ -12,6 +12,11 @@ whose request failed is deleted (a rejected request stores nothing).
 Accepted keys (docs/api/operations.md): 22-128 characters of the base64url alphabet
 ``A-Z a-z 0-9 - _`` with at least 8 distinct characters, e.g. a UUID or 16+ random bytes in
 base64url. Shorter or low-variety keys ("signup-4711", "aaaa…") are refused with a 400.
+
+Each record carries ``subject``, the keyed reference of the user it belongs to
+(``subjects.SubjectRefs``), and the table's GSI ``bySubject`` finds them at erasure time: the
+user's profile holds no list of them, so it does not grow with writes. Records expire (TTL) after
+a day.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class Claim:
     key: str
     expiration: int = 0
     replay: dict | None = None
+    subject: str | None = None  # the record's subject reference (for a replay: of the first request)
 
 
 def check_key(key: str) -> None:
@@ -64,16 +70,16 @@ class Idempotency:
     def __init__(self, table, clock: Callable[[], float] = time.time, ttl_seconds: int = 86400, in_progress_seconds: int = 30):
         self.table, self.clock, self.ttl, self.in_progress = table, clock, ttl_seconds, in_progress_seconds
 
-    def claim(self, route: str, scope: str, key: str, fingerprint: str) -> Claim:
+    def claim(self, route: str, scope: str, key: str, fingerprint: str, subject: str) -> Claim:
         check_key(key)
         rid = record_id(route, scope, key)
-        existing = self._claim_or_read(rid, fingerprint)
+        existing = self._claim_or_read(rid, fingerprint, subject)
         if existing == {}:
             # The record that blocked us was released (its request failed) before we read it:
             # claim again rather than report the key as reused.
-            existing = self._claim_or_read(rid, fingerprint)
+            existing = self._claim_or_read(rid, fingerprint, subject)
         if existing is None:
-            return Claim(rid, key, int(self.clock()) + self.ttl)
+            return Claim(rid, key, int(self.clock()) + self.ttl, subject=subject)
         if existing.get("fingerprint") != fingerprint:
             raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
         if existing.get("status") != COMPLETED:
@@ -83,14 +89,15 @@ class Idempotency:
             response = json.loads(_aead(key, rid).decrypt(blob[:12], blob[12:], rid.encode()))
         except (KeyError, InvalidTag, ValueError):
             raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
-        return Claim(rid, key, int(existing.get("expiration", 0)), replay=response)
+        return Claim(rid, key, int(existing.get("expiration", 0)), replay=response, subject=existing.get("subject"))
 
-    def _claim_or_read(self, rid: str, fingerprint: str) -> dict | None:
+    def _claim_or_read(self, rid: str, fingerprint: str, subject: str) -> dict | None:
         """None when the record is now ours; otherwise the record in the way ({} if it vanished)."""
         now = int(self.clock())
         try:
             self.table.put_item(
-                Item={"id": rid, "status": IN_PROGRESS, "fingerprint": fingerprint, "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
+                Item={"id": rid, "subject": subject, "status": IN_PROGRESS, "fingerprint": fingerprint,
+                      "expiration": now + self.ttl, "lockedUntil": now + self.in_progress},
                 ConditionExpression="attribute_not_exists(id) OR expiration < :now OR (#s = :ip AND lockedUntil < :now)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":now": now, ":ip": IN_PROGRESS},

@@ -59,6 +59,7 @@ def keys(tmp_path_factory):
         (directory / f"{zone}.wrap").write_bytes(os.urandom(32))
         pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         out[zone] = {"private": key, "keyId": f"mrk-test{zone}", "publicKeyPem": pub}
+        (directory / f"{zone}.mac").write_bytes(os.urandom(32))  # the zone's subject-reference HMAC key
     return {"dir": directory, "zones": out}
 
 
@@ -107,7 +108,13 @@ def create_tables(ddb):
         **pk_sk,
     )
     ddb.create_table(TableName="appx-feed", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], **pk_sk)
-    ddb.create_table(TableName="appx-idempotency", AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="appx-idempotency",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "subject")],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": "bySubject", "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 class Clock:
@@ -145,7 +152,7 @@ class World:
         self.api = modules["api"].make_handler(self.env, dynamodb=self.ddb, sqs=self.sqs, clock=self.clock)
         self.edge = modules["edge"].make_handler({}, config=edge_config)
         self.worker = modules["worker"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-worker"}, dynamodb=self.ddb, clock=self.clock)
-        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, dynamodb=self.ddb)
+        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, dynamodb=self.ddb, clock=self.clock)
         self._iterators: dict[str, str] = {}
 
     # ---- requests ----------------------------------------------------------------------
@@ -194,6 +201,18 @@ class World:
                     self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
             results.append(out)
         return results
+
+    def sweep(self) -> dict:
+        """The scheduled erasure sweeper (EventBridge → worker)."""
+        return self.worker({"appx": "erasure-sweep"}, None)
+
+    def finish_erasures(self) -> dict:
+        """Streams delivered, then the sweeper once the settle window (and retry delay) passed."""
+        self.pump_streams()
+        self.clock.advance(max(int(self.env.get("APPX_ERASURE_SETTLE_SECONDS", 60)), 60) + 1)
+        out = self.sweep()
+        self.pump_streams()
+        return out
 
     def pump_streams(self, rounds: int = 4) -> None:
         """Deliver new stream records of posts and restricted tables to the stream consumer."""
