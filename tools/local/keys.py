@@ -8,6 +8,7 @@ cannot decrypt. The edge config gets the public keys (components.edge_config).
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -22,9 +23,12 @@ def key_id(zone: str, public_pem: bytes) -> str:
 
 
 def generate(topology: Topology, directory: Path, bits: int = 2048) -> dict[str, dict[str, str]]:
-    """Write `<dir>/<region>/<zone>.pem`. Returns zone -> {keyId, publicKeyPem}."""
+    """Write `<dir>/<region>/<zone>.pem` and the zone's subject-reference HMAC key
+    `<dir>/<region>/<zone>.mac` (the same in every region of the zone, like a multi-Region KMS
+    HMAC key). Returns zone -> {keyId, publicKeyPem}."""
     zone_keys: dict[str, dict[str, str]] = {}
     private: dict[str, bytes] = {}
+    mac = {name: os.urandom(32) for name in topology.zones}
     for name in topology.zones:
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         private[name] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -35,9 +39,9 @@ def generate(topology: Topology, directory: Path, bits: int = 2048) -> dict[str,
         rdir.mkdir(parents=True, exist_ok=True)
         rdir.chmod(0o700)
         for zone in topology.zones_in(region):
-            path = rdir / f"{zone.name}.pem"
-            path.write_bytes(private[zone.name])
-            path.chmod(0o600)
+            for path, material in ((rdir / f"{zone.name}.pem", private[zone.name]), (rdir / f"{zone.name}.mac", mac[zone.name])):
+                path.write_bytes(material)
+                path.chmod(0o600)
     return zone_keys
 
 
