@@ -18,13 +18,15 @@ import pulumi_aws as aws
 
 from components.cell_alarms import CellAlarms, CellAlarmsArgs
 from components.cell_api import CellApi, CellApiArgs
-from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
+from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant, Schedule
 from components.config import CellConfig
 from components.data_key import DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
+from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from components.field_key import FieldKeyArgs, ZoneFieldKey
 from components.global_table import GlobalTable, GlobalTableArgs, TableSpec
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
+from components.subject_key import SubjectKeyArgs, ZoneSubjectKey
 from components.tables import FEED, IDEMPOTENCY, POSTS, restricted_table
 
 READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
@@ -69,16 +71,22 @@ class RegionalCell(pulumi.ComponentResource):
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
         field_keys: list[ZoneFieldKey] = []
+        subject_keys: list[ZoneSubjectKey] = []
         replication: list[tuple[str, str]] = []
         for zone in config.zones:
             spec = restricted_table(zone)
             store = table(spec, zone.home_region, zone.regions, "zones", zone.name, "tableArn")
             primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
             key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
+            subject_key = ZoneSubjectKey(
+                f"{name}-subject-key-{zone.name}", SubjectKeyArgs(zone, owned(zone.home_region, "zones", zone.name, "macKeyArn")), child
+            )
             restricted.append(store)
             field_keys.append(key)
+            subject_keys.append(subject_key)
             replication += [(spec.name, other) for other in zone.regions if other != region]
-            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id}
+            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id,
+                                "macKeyArn": subject_key.arn}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
 
@@ -105,21 +113,27 @@ class RegionalCell(pulumi.ComponentResource):
         environment = {
             "APPX_REGION": region,
             "APPX_ZONES": pulumi.Output.all(
-                **{z: pulumi.Output.all(table=v["table"], keyArn=v["fieldKeyArn"]) for z, v in zones.items()}
+                **{z: pulumi.Output.all(table=v["table"], keyArn=v["fieldKeyArn"], macKeyArn=v["macKeyArn"]) for z, v in zones.items()}
             ).apply(json.dumps),
             "APPX_POSTS_TABLE": POSTS.name,
             "APPX_FEED_TABLE": FEED.name,
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY.name,
             "APPX_QUEUE_URL": queue.url,
             "APPX_KEY_PROVIDER": "kms",
+            "APPX_TOMBSTONE_SECONDS": str(erasure_windows(project).tombstone_seconds),
+            "APPX_ERASURE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+            "APPX_ERASURE_RETRY_SECONDS": str(RETRY_SECONDS),
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
         restricted_arns = tuple(t.arn for t in restricted)
         posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
+        idempotency_arns = (idempotency.arn, idempotency.arn.apply(lambda a: f"{a}/index/*"))
         field_key_arns = tuple(k.arn for k in field_keys)
+        # Derives the subject-reference HMAC key (tombstones); every regional function needs it.
+        subject_key_grant = Grant(("kms:GenerateMac",), tuple(k.arn for k in subject_keys), {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}})
 
-        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
+        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = (), schedules: list[Schedule] = ()) -> CellFunction:
             return CellFunction(
                 f"{name}-{short}",
                 CellFunctionArgs(
@@ -130,12 +144,14 @@ class RegionalCell(pulumi.ComponentResource):
                     reserved_concurrency=concurrency,
                     log_retention_days=settings.log_retention_days,
                     event_sources=list(sources),
+                    schedules=list(schedules),
                 ),
                 child,
             )
 
         write_grants = [
-            Grant(READ + WRITE, restricted_arns + posts_arns + (idempotency.arn, feed.arn)),
+            Grant(READ + WRITE, restricted_arns + posts_arns + idempotency_arns + (feed.arn,)),
+            subject_key_grant,
             # SQS with a CMK: producers need GenerateDataKey, consumers Decrypt.
             Grant(("kms:GenerateDataKey", "kms:Decrypt"), (data_key.arn,)),
         ]
@@ -150,11 +166,13 @@ class RegionalCell(pulumi.ComponentResource):
         worker = function("worker", [
             *write_grants,
             Grant(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"), (queue.arn,)),
-        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)])
+        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)],
+            [Schedule("erasure-sweep", f"rate({SWEEP_MINUTES} minutes)", {"appx": "erasure-sweep"})])
         stream_sources = [t.stream_arn for t in (posts, *restricted)]
         stream = function("stream", [
             Grant(STREAM_READ, tuple(stream_sources)),
-            Grant(READ + WRITE, restricted_arns + posts_arns + (feed.arn,)),
+            Grant(READ + WRITE, restricted_arns + posts_arns + idempotency_arns + (feed.arn,)),
+            subject_key_grant,
         ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
 
         domain = project.settings.domain
