@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-# A message reaching the DLQ needs a human: keep it long enough to redrive, no longer.
-DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+from components.erasure_windows import dlq_retention_seconds
+
 VISIBILITY_TIMEOUT_SECONDS = 60  # >= 6 x the worker's timeout is AWS's advice; worker timeout is 10 s
 
 
@@ -37,7 +37,7 @@ class DeferredWriteQueue(pulumi.ComponentResource):
             name="appx-deferred-writes-dlq",
             kms_master_key_id=args.data_key_arn,
             kms_data_key_reuse_period_seconds=300,
-            message_retention_seconds=min(DLQ_RETENTION_SECONDS, max(args.message_retention_seconds, 86400)),
+            message_retention_seconds=dlq_retention_seconds(args.message_retention_seconds),
             tags={**tags, "role": "dead-letter"},
             opts=child,
         )

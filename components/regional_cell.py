@@ -19,13 +19,15 @@ import pulumi_aws as aws
 
 from components.cell_alarms import CellAlarms, CellAlarmsArgs
 from components.cell_api import CellApi, CellApiArgs
-from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
+from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant, Schedule
 from components.config import CellConfig
 from components.data_key import DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
+from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from components.field_key import FieldKeyArgs, ZoneFieldKey
 from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
+from components.subject_key import SubjectKeyArgs, ZoneSubjectKey
 from components.subject_key_wrapping import SubjectKeyWrappingArgs, ZoneSubjectKeyWrapping
 from components.tables import FEED, IDEMPOTENCY, POSTS, TableSpec, restricted_table, subject_keys_table
 
@@ -73,6 +75,7 @@ class RegionalCell(pulumi.ComponentResource):
         key_stores: list[GlobalTable] = []
         field_keys: list[ZoneFieldKey] = []
         wrapping_keys: list[ZoneSubjectKeyWrapping] = []
+        subject_keys: list[ZoneSubjectKey] = []
         replication: list[tuple[str, str]] = []
         for zone in config.zones:
             spec, keys_spec = restricted_table(zone), subject_keys_table(zone)
@@ -84,13 +87,17 @@ class RegionalCell(pulumi.ComponentResource):
                 f"{name}-subject-key-wrapping-{zone.name}",
                 SubjectKeyWrappingArgs(zone, owned(zone.home_region, "zones", zone.name, "wrapKeyArn")), child,
             )
+            subject_key = ZoneSubjectKey(
+                f"{name}-subject-key-{zone.name}", SubjectKeyArgs(zone, owned(zone.home_region, "zones", zone.name, "macKeyArn")), child
+            )
             restricted.append(store)
             key_stores.append(key_store)
             field_keys.append(key)
             wrapping_keys.append(wrapping)
+            subject_keys.append(subject_key)
             replication += [(t.name, other) for t in (spec, keys_spec) for other in zone.regions if other != region]
             zones[zone.name] = {"table": store.name, "tableArn": store.arn, "keysTable": key_store.name, "keysTableArn": key_store.arn,
-                                "fieldKeyArn": key.arn, "fieldKeyId": key.key_id, "wrapKeyArn": wrapping.arn}
+                                "fieldKeyArn": key.arn, "fieldKeyId": key.key_id, "wrapKeyArn": wrapping.arn, "macKeyArn": subject_key.arn}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
 
@@ -117,26 +124,32 @@ class RegionalCell(pulumi.ComponentResource):
         environment = {
             "APPX_REGION": region,
             "APPX_ZONES": pulumi.Output.all(
-                **{z: pulumi.Output.all(table=v["table"], keysTable=v["keysTable"], keyArn=v["fieldKeyArn"], wrapKeyArn=v["wrapKeyArn"])
-                   for z, v in zones.items()}
+                **{z: pulumi.Output.all(table=v["table"], keysTable=v["keysTable"], keyArn=v["fieldKeyArn"], wrapKeyArn=v["wrapKeyArn"],
+                                        macKeyArn=v["macKeyArn"]) for z, v in zones.items()}
             ).apply(json.dumps),
             "APPX_POSTS_TABLE": POSTS.name,
             "APPX_FEED_TABLE": FEED.name,
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY.name,
             "APPX_QUEUE_URL": queue.url,
             "APPX_KEY_PROVIDER": "kms",
+            "APPX_TOMBSTONE_SECONDS": str(erasure_windows(project).tombstone_seconds),
+            "APPX_ERASURE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+            "APPX_ERASURE_RETRY_SECONDS": str(RETRY_SECONDS),
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
         restricted_arns = tuple(t.arn for t in restricted)
         posts_arns = (posts.arn, posts.arn.apply(lambda a: f"{a}/index/*"))
+        idempotency_arns = (idempotency.arn, idempotency.arn.apply(lambda a: f"{a}/index/*"))
         field_key_arns = tuple(k.arn for k in field_keys)
         key_store_arns = tuple(t.arn for t in key_stores)
         wrapping_key_arns = tuple(k.arn for k in wrapping_keys)
         # Subject keys: only with the context the functions use (docs/token-format.md).
         subject_key_context = {"StringEquals": {"kms:EncryptionContext:appx:purpose": "subject-key"}}
+        # Derives the subject-reference HMAC key (tombstones); every regional function needs it.
+        subject_key_grant = Grant(("kms:GenerateMac",), tuple(k.arn for k in subject_keys), {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}})
 
-        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
+        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = (), schedules: list[Schedule] = ()) -> CellFunction:
             return CellFunction(
                 f"{name}-{short}",
                 CellFunctionArgs(
@@ -147,12 +160,14 @@ class RegionalCell(pulumi.ComponentResource):
                     reserved_concurrency=concurrency,
                     log_retention_days=settings.log_retention_days,
                     event_sources=list(sources),
+                    schedules=list(schedules),
                 ),
                 child,
             )
 
         write_grants = [
-            Grant(READ + WRITE, restricted_arns + posts_arns + (idempotency.arn, feed.arn)),
+            Grant(READ + WRITE, restricted_arns + posts_arns + idempotency_arns + (feed.arn,)),
+            subject_key_grant,
             # SQS with a CMK: producers need GenerateDataKey, consumers Decrypt.
             Grant(("kms:GenerateDataKey", "kms:Decrypt"), (data_key.arn,)),
         ]
@@ -173,11 +188,13 @@ class RegionalCell(pulumi.ComponentResource):
             Grant(("dynamodb:GetItem", "dynamodb:DeleteItem"), key_store_arns),
             Grant(("kms:Decrypt",), wrapping_key_arns, subject_key_context),
             Grant(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"), (queue.arn,)),
-        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)])
+        ], concurrency.worker, [EventSource(queue.arn, batch_size=10)],
+            [Schedule("erasure-sweep", f"rate({SWEEP_MINUTES} minutes)", {"appx": "erasure-sweep"})])
         stream_sources = [t.stream_arn for t in (posts, *restricted)]
         stream = function("stream", [
             Grant(STREAM_READ, tuple(stream_sources)),
-            Grant(READ + WRITE, restricted_arns + posts_arns + (feed.arn,)),
+            Grant(READ + WRITE, restricted_arns + posts_arns + idempotency_arns + (feed.arn,)),
+            subject_key_grant,
         ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
 
         domain = project.settings.domain

@@ -28,7 +28,8 @@ KEY_MATERIAL = "key-material"
 
 def restricted_table(zone: ResidencyZone) -> TableSpec:
     # Direct identifiers and contact data (sealed under each subject's key), token hashes, the
-    # pseudonym map, sign-up replies (TTL). The stream feeds erasure propagation.
+    # pseudonym map, sign-up replies (TTL), erasure tombstones (TTL) and erasure jobs. The stream
+    # starts erasure jobs.
     return TableSpec(
         name=f"appx-restricted-{zone.name}", data_class="restricted", hash_key="pk", range_key="sk",
         stream=True, ttl_attribute="expiration", tags={"residency-zone": zone.name},
@@ -54,11 +55,13 @@ def key_store_zone(table_name: str, zones: Iterable[ResidencyZone]) -> Residency
 
 
 # Pseudonymous user content, EU-wide. The stream keeps each region's feed projection. TTL removes
-# the short-lived markers of erased authors.
+# the markers of erased authors and of erased posts' feed entries.
 POSTS = TableSpec(name="appx-posts", data_class="personal", hash_key="pk", range_key="sk",
                   indexes=(("byAuthor", "authorId", "createdAt"),), stream=True, ttl_attribute="expiration")
-# Idempotency records of writes (Powertools layout), EU-wide so a retry after failover is recognised.
-IDEMPOTENCY = TableSpec(name="appx-idempotency", data_class="personal", hash_key="id", ttl_attribute="expiration")
+# Idempotency records of writes, EU-wide so a retry after failover is recognised. GSI bySubject
+# (keyed subject reference) finds a user's records at erasure: the profile keeps no list of them.
+IDEMPOTENCY = TableSpec(name="appx-idempotency", data_class="personal", hash_key="id", ttl_attribute="expiration",
+                        indexes=(("bySubject", "subject", "id"),))
 # The public feed projection: derived data without author ids, rebuilt in every region from
 # that region's posts stream, so it is regional and never replicated.
 FEED = TableSpec(name="appx-feed", data_class="public", hash_key="pk", range_key="sk")

@@ -32,6 +32,8 @@ class RegionConfig:
     # How long after the tombstone an erasure job waits before it trusts an empty answer from
     # the eventually consistent indexes (GSI propagation, replication within the zone).
     erasure_settle_seconds: int = 60
+    # A job whose last attempt is older than this is attempted again by the sweeper.
+    erasure_retry_seconds: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def restricted_table(self, zone: str) -> str:
@@ -64,6 +66,7 @@ class RegionConfig:
             origin_secret=env.get("APPX_ORIGIN_SECRET") or None,
             tombstone_seconds=_seconds(env, "APPX_TOMBSTONE_SECONDS", cls.tombstone_seconds),
             erasure_settle_seconds=_seconds(env, "APPX_ERASURE_SETTLE_SECONDS", cls.erasure_settle_seconds),
+            erasure_retry_seconds=_seconds(env, "APPX_ERASURE_RETRY_SECONDS", cls.erasure_retry_seconds),
         )
 
 

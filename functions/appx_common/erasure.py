@@ -6,7 +6,7 @@ table: the tombstone, the job row (``ERASURE-JOB`` / subject ref) and the profil
 
 * at once, in the region that wrote it, from the restricted table's stream (job INSERT), and
 * from the sweeper (the worker on a schedule, every region of the zone), for every job whose last
-  attempt is older than ``RETRY_SECONDS``: a stream batch discarded after its retries, a region
+  attempt is older than ``erasure_retry_seconds``: a stream batch discarded after its retries, a region
   lost mid-job, anything else that dropped the first run.
 
 A run deletes, in order: the subject's key (already shredded by ``Store._erase_user``; again
@@ -33,8 +33,6 @@ from botocore.exceptions import ClientError
 
 from appx_common.store import ERASED_POSTS_PK, FEED_PK, JOBS_PK, Store, feed_key, is_conditional, iso, job_key, tombstone_key
 
-# A job whose last attempt is older than this is attempted again by the sweeper.
-RETRY_SECONDS = 60
 # Feed entries of posts erased within this window are cleared by every region's sweeper: longer
 # than a stream's retention (24 h), so a projection written from any stream record is caught.
 FEED_SWEEP_SECONDS = 26 * 3600
@@ -121,14 +119,16 @@ class ErasureJobs:
 
     def due(self, zone: str) -> list[dict]:
         now = int(self.store.clock())
-        return [j for j in self.list(zone) if now - int(j.get("lastAttemptAt", 0)) >= RETRY_SECONDS]
+        return [j for j in self.list(zone) if now - int(j.get("lastAttemptAt", 0)) >= self.store.cfg.erasure_retry_seconds]
 
     def clear_erased_feed_entries(self) -> int:
         """Delete this region's feed entries of posts erased in the last FEED_SWEEP_SECONDS."""
         since = iso(self.store.clock() - FEED_SWEEP_SECONDS)
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(ERASED_POSTS_PK) & Key("sk").gt(since)}
         cleared = 0
-        with self.store.feed.batch_writer() as batch:
+        # Runs of the job in several regions leave several markers per post: de-duplicate keys
+        # (BatchWriteItem rejects a batch that names one key twice).
+        with self.store.feed.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             while True:
                 page = self.store.posts.query(**kwargs)
                 for marker in page.get("Items", []):

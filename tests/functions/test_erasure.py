@@ -134,3 +134,17 @@ def _item_bytes(item: dict) -> int:
     """DynamoDB item size: attribute names plus values (UTF-8), as AWS counts it (approximately)."""
     ser = TypeSerializer()
     return sum(len(k.encode()) + len(json.dumps(ser.serialize(v), default=str).encode()) for k, v in item.items())
+
+
+def test_feed_sweep_clears_entries_named_twice(world):
+    """Job runs in several regions leave one marker per run: the sweep still clears the feed."""
+    user = world.signup().json
+    post = world.request("POST", "/v1/posts", {"text": "twice marked"}, token=user["token"]).json
+    world.pump_streams()
+    jobs = world.worker.app.jobs
+    for suffix in ("a", "b"):
+        jobs.store.posts.put_item(Item={"pk": "ERASED-POSTS", "sk": f"2025-10-09T08:53:20.000Z#{suffix}",
+                                        "feedSk": world.all_items()["appx-feed"][0]["sk"]})
+    world.clock.t = 1_760_000_000.0 + 3600  # markers written an hour ago
+    assert jobs.clear_erased_feed_entries() == 2
+    assert world.all_items()["appx-feed"] == [] and post["postId"]

@@ -60,19 +60,38 @@ def test_eu_wide_tables_are_replicated_to_every_cell_and_feed_is_regional(projec
         assert [t.props["name"] for t in run.of_type(TABLE)].count("appx-feed") == 1
 
 
-@pytest.mark.parametrize("zone_name", ["eu", "de"])
-def test_field_keys_are_multi_region_rsa_with_replicas_only_inside_the_zone(project, cell_runs, zone_name):
+@pytest.mark.parametrize(("zone_name", "purpose", "usage", "spec"), [
+    ("eu", "field-encryption", "ENCRYPT_DECRYPT", "RSA_"), ("de", "field-encryption", "ENCRYPT_DECRYPT", "RSA_"),
+    ("eu", "subject-reference", "GENERATE_VERIFY_MAC", "HMAC_256"), ("de", "subject-reference", "GENERATE_VERIFY_MAC", "HMAC_256"),
+])
+def test_zone_keys_are_multi_region_with_replicas_only_inside_the_zone(project, cell_runs, zone_name, purpose, usage, spec):
     zone = project.residency.zones[zone_name]
-    primaries = [(region, k) for region, run in cell_runs.items() for k in run.of_type(KEY)
-                 if k.props.get("tags", {}).get("residency-zone") == zone_name and k.props["tags"]["purpose"] == "field-encryption"]
+
+    def of_zone(k) -> bool:
+        tags = k.props.get("tags", {})
+        return tags.get("residency-zone") == zone_name and tags.get("purpose") == purpose
+
+    primaries = [(region, k) for region, run in cell_runs.items() for k in run.of_type(KEY) if of_zone(k)]
     assert [region for region, _ in primaries] == [zone.home_region]
     key = primaries[0][1]
     assert key.props["multiRegion"] is True
-    assert key.props["keyUsage"] == "ENCRYPT_DECRYPT"
-    assert key.props["customerMasterKeySpec"].startswith("RSA_")
-    replicas = [region for region, run in cell_runs.items() for k in run.of_type(REPLICA_KEY)
-                if k.props.get("tags", {}).get("residency-zone") == zone_name and k.props["tags"]["purpose"] == "field-encryption"]
+    assert key.props["keyUsage"] == usage
+    assert key.props["customerMasterKeySpec"].startswith(spec)
+    replicas = [region for region, run in cell_runs.items() for k in run.of_type(REPLICA_KEY) if of_zone(k)]
     assert sorted(replicas) == sorted(zone.replica_regions)
+
+
+def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
+    from components.erasure_windows import JOB_BOUND_SECONDS
+
+    for region, run in cell_runs.items():
+        rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+        assert [r.props["scheduleExpression"] for r in rules] == ["rate(5 minutes)"], region
+        alarms = [a.props for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props.get("metricName") == "ErasureJobOldestAgeSeconds"]
+        assert len(alarms) == 1 and alarms[0]["threshold"] == JOB_BOUND_SECONDS and alarms[0]["treatMissingData"] == "breaching"
+        env = json.loads(next(f.props for f in run.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-worker")
+                         ["environment"]["variables"]["APPX_ZONES"])
+        assert all(v["macKeyArn"] for v in env.values())
 
 
 @pytest.mark.parametrize("zone_name", ["eu", "de"])
@@ -211,7 +230,7 @@ def test_http_api_domains_use_tls_1_2_and_stage_logs_and_throttles(project, cell
         assert stage.props["defaultRouteSettings"]["throttlingBurstLimit"] == settings(project, region).api_throttle.burst_limit
         routes = {r.props["routeKey"] for r in run.of_type("aws:apigatewayv2/route:Route")}
         assert "GET /health" in routes
-        (permission,) = run.of_type("aws:lambda/permission:Permission")
+        (permission,) = [p for p in run.of_type("aws:lambda/permission:Permission") if p.props["principal"] == "apigateway.amazonaws.com"]
         assert permission.props["sourceArn"].startswith(f"arn:aws:execute-api:{region}:")
 
 

@@ -124,7 +124,7 @@ def load_topology(root: Path) -> Topology:
     everywhere = tuple(order)
     tables.append(
         TableSpec(
-            POSTS_TABLE, "personal", (("pk", "HASH"), ("sk", "RANGE")), everywhere, True,
+            POSTS_TABLE, "personal", (("pk", "HASH"), ("sk", "RANGE")), everywhere, True, ttl_attribute="expiration",
             gsis=({"IndexName": "byAuthor", "KeySchema": [{"AttributeName": "authorId", "KeyType": "HASH"},
                                                            {"AttributeName": "createdAt", "KeyType": "RANGE"}],
                    "Projection": {"ProjectionType": "ALL"}},),
@@ -132,7 +132,12 @@ def load_topology(root: Path) -> Topology:
     )
     # The feed is a regional projection (docs/runtime-contract.md): in every cell, not replicated.
     tables.append(TableSpec(FEED_TABLE, "public", (("pk", "HASH"), ("sk", "RANGE")), everywhere, False, replicated=False))
-    tables.append(TableSpec(IDEMPOTENCY_TABLE, "personal", (("id", "HASH"),), everywhere, False, ttl_attribute="expiration"))
+    tables.append(TableSpec(
+        IDEMPOTENCY_TABLE, "personal", (("id", "HASH"),), everywhere, False, ttl_attribute="expiration",
+        gsis=({"IndexName": "bySubject", "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"},
+                                                        {"AttributeName": "id", "KeyType": "RANGE"}],
+               "Projection": {"ProjectionType": "ALL"}},),
+    ))
 
     global_stacks = [s for s in project.stacks.values() if s.role == "global"]
     threshold = edge_config(project, global_stacks[0]).settings.health_check_failure_threshold if global_stacks else 3
