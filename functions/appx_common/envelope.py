@@ -132,8 +132,13 @@ def open_token(text: object, field: str, subject: str, zone: str, unwrap: Unwrap
     data_key = unwrap(token)
     if len(data_key) != DATA_KEY_BYTES:
         raise EnvelopeError("bad data key")
+    return _open_json(data_key, token.nonce, token.ciphertext, aad(field, token.zone, token.key_id, subject))
+
+
+def _open_json(key: bytes, nonce: bytes, ciphertext: bytes, associated: bytes) -> Any:
+    """AES-256-GCM open of a JSON value; any failure is an EnvelopeError."""
     try:
-        plaintext = AESGCM(data_key).decrypt(token.nonce, token.ciphertext, aad(field, token.zone, token.key_id, subject))
+        plaintext = AESGCM(key).decrypt(nonce, ciphertext, associated)
     except InvalidTag:
         raise EnvelopeError("authentication failed") from None
     try:
@@ -183,11 +188,4 @@ def open_for_subject(text: object, key: bytes, field: str, zone: str, subject: s
     nonce, ct = b64u_decode(nonce_text), b64u_decode(ct_text)
     if len(nonce) != NONCE_BYTES or len(ct) < 16 or len(key) != DATA_KEY_BYTES:
         raise EnvelopeError("bad token lengths")
-    try:
-        plaintext = AESGCM(key).decrypt(nonce, ct, subject_aad(field, zone, subject, key_version))
-    except InvalidTag:
-        raise EnvelopeError("authentication failed") from None
-    try:
-        return json.loads(plaintext.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise EnvelopeError("bad plaintext") from None
+    return _open_json(key, nonce, ct, subject_aad(field, zone, subject, key_version))
