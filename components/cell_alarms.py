@@ -1,5 +1,6 @@
-"""CloudWatch alarms that page when the cell stops serving: API 5xx, Lambda throttles and
-global-table replication latency (DLQ depth lives with the queue)."""
+"""CloudWatch alarms that page when the cell stops serving: API 5xx, Lambda throttles,
+global-table replication latency (DLQ depth lives with the queue), and an erasure job older than
+its bound (or a sweeper that stopped reporting)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from components.erasure_windows import JOB_BOUND_SECONDS
 
 REPLICATION_LATENCY_MS = 5_000
 
@@ -33,9 +36,16 @@ class CellAlarms(pulumi.ComponentResource):
             self._alarm(f"{name}-{table}-to-{receiving_region}-replication", "AWS/DynamoDB", "ReplicationLatency",
                         {"TableName": table, "ReceivingRegion": receiving_region}, "Average", REPLICATION_LATENCY_MS,
                         f"{table} replicates to {receiving_region} slowly: a failover would serve stale data")
+        # Emitted by every sweep (EMF, service appx-worker); no data means the sweeper stopped.
+        self._alarm(f"{name}-erasure-job-age", "AppX", "ErasureJobOldestAgeSeconds", {"service": "appx-worker"}, "Maximum",
+                    JOB_BOUND_SECONDS,
+                    "An erasure job is older than its bound, or the sweeper stopped: "
+                    "`python -m tools.erasure list`, fix the cause, then `python -m tools.erasure resume`",
+                    missing="breaching", period=300)
         self.register_outputs({})
 
-    def _alarm(self, name: str, namespace: str, metric: str, dimensions: dict, statistic: str, threshold: float, description: str):
+    def _alarm(self, name: str, namespace: str, metric: str, dimensions: dict, statistic: str, threshold: float, description: str,
+               missing: str = "notBreaching", period: int = 60):
         aws.cloudwatch.MetricAlarm(
             name,
             alarm_description=description,
@@ -43,12 +53,12 @@ class CellAlarms(pulumi.ComponentResource):
             metric_name=metric,
             dimensions=dimensions,
             statistic=statistic,
-            period=60,
+            period=period,
             evaluation_periods=3,
             datapoints_to_alarm=2,
             threshold=threshold,
             comparison_operator="GreaterThanThreshold",
-            treat_missing_data="notBreaching",
+            treat_missing_data=missing,
             alarm_actions=self._args.alarm_topic_arns,
             opts=pulumi.ResourceOptions(parent=self),
         )

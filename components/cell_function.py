@@ -39,6 +39,15 @@ class EventSource:
     max_concurrency: int | None = None
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge rule that invokes the function with a fixed event."""
+
+    name: str
+    expression: str  # e.g. "rate(5 minutes)"
+    event: dict
+
+
 @dataclass
 class CellFunctionArgs:
     function: str  # functions/<function>/handler.py
@@ -51,6 +60,7 @@ class CellFunctionArgs:
     timeout_seconds: int = 10
     memory_mb: int = 512
     event_sources: list[EventSource] = field(default_factory=list)
+    schedules: list[Schedule] = field(default_factory=list)
 
 
 class CellFunction(pulumi.ComponentResource):
@@ -129,6 +139,17 @@ class CellFunction(pulumi.ComponentResource):
                 # Lambda checks the role's permissions (ReceiveMessage, GetRecords, SendMessage to the
                 # destination) when it creates the mapping: the role policy must exist first.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]),
+            )
+        for schedule in args.schedules:
+            rule = aws.cloudwatch.EventRule(
+                f"{name}-{schedule.name}", schedule_expression=schedule.expression, tags={"app": "appx"}, opts=child,
+            )
+            aws.cloudwatch.EventTarget(
+                f"{name}-{schedule.name}", rule=rule.name, arn=self.function.arn, input=json.dumps(schedule.event), opts=child,
+            )
+            aws.lambda_.Permission(
+                f"{name}-{schedule.name}", action="lambda:InvokeFunction", function=self.function.name,
+                principal="events.amazonaws.com", source_arn=rule.arn, opts=child,
             )
         self.role_arn = role.arn
         self.register_outputs({"functionArn": self.function.arn, "roleArn": self.role_arn})

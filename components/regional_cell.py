@@ -1,7 +1,8 @@
 """A regional cell: everything one EU region runs for Application X.
 
 One `RegionalCell` per cell stack. For every residency zone that lists its region it holds the
-zone's restricted table (or replica) and field-encryption key (or replica); it also holds
+zone's restricted table, subject-key store, field-encryption key and subject-key wrapping key
+(or their replicas); it also holds
 replicas of the EU-wide tables, its own feed projection, the deferred-write queue, the three
 functions, the HTTP API and the alarms. Owners of shared tables and keys are other cells,
 whose outputs arrive through `owners` (StackReferences built by the program).
@@ -19,32 +20,44 @@ import pulumi_aws as aws
 from components.cell_alarms import CellAlarms, CellAlarmsArgs
 from components.cell_api import CellApi, CellApiArgs
 from components.arns import Arns, aliased
-from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant
+from components.cell_function import CellFunction, CellFunctionArgs, EventSource, Grant, Schedule
 from components.config import STREAM_MAX_RETRY_ATTEMPTS, CellConfig
 from components.data_key import ALIAS as DATA_KEY_ALIAS, DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
+from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from components.field_key import FieldKeyArgs, ZoneFieldKey, alias as field_key_alias
 from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
 from components.stream_failure_queue import StreamFailureQueue, StreamFailureQueueArgs
-from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, placements, restricted_placement
+from components.subject_key import SubjectKeyArgs, ZoneSubjectKey, alias as subject_ref_alias
+from components.subject_key_wrapping import SubjectKeyWrappingArgs, ZoneSubjectKeyWrapping, alias as wrapping_alias
+from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, key_store_placement, placements, restricted_placement
 
 # What a stream mapping needs to read its stream (Lambda Developer Guide, DynamoDB execution role).
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
 # What an SQS mapping needs to poll its queue (AWSLambdaSQSQueueExecutionRole).
 QUEUE_POLL = ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
-# The table calls each handler makes (functions/*/handler.py through appx_common.store and
-# appx_common.idempotency); tests/infra/test_least_privilege.py pins them, so a new call in a
-# handler needs its grant here. No handler uses Batch* calls or ConditionCheck items.
-PROFILE_STORE = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-IDEMPOTENCY_RECORDS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+# The table calls each handler makes (functions/*/handler.py through appx_common.store,
+# appx_common.idempotency and appx_common.erasure); tests/infra/test_least_privilege.py pins them and
+# tests/functions/test_calls_within_grants.py records them, so a new call needs its grant here.
+# Profile writes are transactions whose condition checks read the subject's tombstone.
+PROFILE_WRITES = ("dynamodb:ConditionCheckItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+PROFILE_STORE = ("dynamodb:GetItem", *PROFILE_WRITES)
+IDEMPOTENCY_RECORDS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem")
 # Posts are read by key, listed by author through the byAuthor index, written by key.
 POST_BY_KEY = ("dynamodb:GetItem", "dynamodb:PutItem")
-POST_BY_AUTHOR = ("dynamodb:Query",)
-# The stream keeps the feed and erases posts: it marks erased authors and deletes their posts.
+QUERY = ("dynamodb:Query",)
+# The stream keeps the feed: it projects posts and marks erased authors' posts.
 STREAM_POSTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
 FEED_PROJECTION = ("dynamodb:PutItem", "dynamodb:DeleteItem")
 FEED_READ = ("dynamodb:GetItem", "dynamodb:Query")
+# An erasure job (appx_common.erasure), run from the restricted stream and retried by the worker's
+# scheduled sweeper: it records its progress, re-shreds the subject key, deletes the subject's
+# idempotency records (bySubject), posts (the author's partition and byAuthor) and feed entries.
+ERASURE_JOB_RECORD = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+KEY_SHRED = ("dynamodb:GetItem", "dynamodb:DeleteItem")
+ERASURE_POSTS = ("dynamodb:Query", "dynamodb:DeleteItem")
+ERASURE_FEED = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem")
 
 
 @dataclass
@@ -90,12 +103,23 @@ class RegionalCell(pulumi.ComponentResource):
 
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
+        key_stores: list[GlobalTable] = []
         for zone in config.zones:
             store = table(restricted_placement(zone), "zones", zone.name, "tableArn")
+            key_store = table(key_store_placement(zone), "zones", zone.name, "keysTableArn")
             primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
             key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
+            wrapping = ZoneSubjectKeyWrapping(
+                f"{name}-subject-key-wrapping-{zone.name}",
+                SubjectKeyWrappingArgs(zone, owned(zone.home_region, "zones", zone.name, "wrapKeyArn")), child,
+            )
+            subject_key = ZoneSubjectKey(
+                f"{name}-subject-key-{zone.name}", SubjectKeyArgs(zone, owned(zone.home_region, "zones", zone.name, "macKeyArn")), child
+            )
             restricted.append(store)
-            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id}
+            key_stores.append(key_store)
+            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "keysTable": key_store.name, "keysTableArn": key_store.arn,
+                                "fieldKeyArn": key.arn, "fieldKeyId": key.key_id, "wrapKeyArn": wrapping.arn, "macKeyArn": subject_key.arn}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
 
@@ -122,24 +146,35 @@ class RegionalCell(pulumi.ComponentResource):
         environment = {
             "APPX_REGION": region,
             "APPX_ZONES": pulumi.Output.all(
-                **{z: pulumi.Output.all(table=v["table"], keyArn=v["fieldKeyArn"]) for z, v in zones.items()}
+                **{z: pulumi.Output.all(table=v["table"], keysTable=v["keysTable"], keyArn=v["fieldKeyArn"], wrapKeyArn=v["wrapKeyArn"],
+                                        macKeyArn=v["macKeyArn"]) for z, v in zones.items()}
             ).apply(json.dumps),
             "APPX_POSTS_TABLE": POSTS.name,
             "APPX_FEED_TABLE": FEED.name,
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY.name,
             "APPX_QUEUE_URL": queue.url,
             "APPX_KEY_PROVIDER": "kms",
+            "APPX_TOMBSTONE_SECONDS": str(erasure_windows(project).tombstone_seconds),
+            "APPX_ERASURE_SETTLE_SECONDS": str(SETTLE_SECONDS),
+            "APPX_ERASURE_RETRY_SECONDS": str(RETRY_SECONDS),
         }
         if args.origin_secret is not None:
             environment["APPX_ORIGIN_SECRET"] = args.origin_secret
         if settings.cors_origins:
             environment["APPX_CORS_ORIGINS"] = ",".join(settings.cors_origins)
         restricted_arns = tuple(arns.table(t.name) for t in restricted)
+        key_store_arns = tuple(arns.table(t.name) for t in key_stores)
         posts_arn, feed_arn, idempotency_arn = (arns.table(t.name) for t in (posts, feed, idempotency))
         keys = (arns.keys(),)  # narrowed to one key by an alias condition
         field_key_aliases = [field_key_alias(zone.name) for zone in config.zones]
+        wrapping_aliases = [wrapping_alias(zone.name) for zone in config.zones]
+        # Subject keys are wrapped and unwrapped only with the context the functions use (docs/token-format.md).
+        subject_key_context = {"StringEquals": {"kms:EncryptionContext:appx:purpose": "subject-key"}}
+        # Derives the subject-reference HMAC key (tombstones, erasure jobs); every regional function needs it.
+        subject_ref_grant = Grant(("kms:GenerateMac",), keys, aliased([subject_ref_alias(zone.name) for zone in config.zones],
+                                                                      {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}))
 
-        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = ()) -> CellFunction:
+        def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = (), schedules: list[Schedule] = ()) -> CellFunction:
             return CellFunction(
                 f"{name}-{short}",
                 CellFunctionArgs(
@@ -151,41 +186,57 @@ class RegionalCell(pulumi.ComponentResource):
                     reserved_concurrency=concurrency,
                     log_retention_days=settings.log_retention_days,
                     event_sources=list(sources),
+                    schedules=list(schedules),
                 ),
                 child,
             )
 
         posts_by_author = (arns.table(posts.name, "/index/byAuthor"),)
-        # Writes the API cannot apply now, and the worker later, are the same operations.
-        profile_and_post_writes = [Grant(PROFILE_STORE, restricted_arns), Grant(("dynamodb:PutItem",), (posts_arn,))]
+        idempotency_by_subject = (arns.table(idempotency.name, "/index/bySubject"),)
+        erasure_job = [
+            Grant(ERASURE_JOB_RECORD, restricted_arns),
+            Grant(KEY_SHRED, key_store_arns),
+            Grant(QUERY, idempotency_by_subject + posts_by_author),
+            Grant(("dynamodb:DeleteItem",), (idempotency_arn,)),
+            Grant(ERASURE_POSTS, (posts_arn,)),
+            Grant(ERASURE_FEED, (feed_arn,)),
+            subject_ref_grant,
+        ]
         concurrency = settings.reserved_concurrency
         api = function("api", [
-            *profile_and_post_writes,
+            Grant(PROFILE_STORE, restricted_arns),
             Grant(POST_BY_KEY, (posts_arn,)),
-            Grant(POST_BY_AUTHOR, posts_by_author),
+            Grant(QUERY, posts_by_author),
             Grant(FEED_READ, (feed_arn,)),
             Grant(IDEMPOTENCY_RECORDS, (idempotency_arn,)),
+            subject_ref_grant,
             # Producer of a queue under the cell's CMK.
             Grant(("kms:GenerateDataKey",), keys, aliased([DATA_KEY_ALIAS])),
             Grant(("sqs:SendMessage",), (arns.queue(queue.name),)),
             # Only the decryption the envelope format uses; DescribeKey backs the deep /health.
             Grant(("kms:Decrypt",), keys,
                   aliased(field_key_aliases, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}})),
-            Grant(("kms:DescribeKey",), keys, aliased(field_key_aliases)),
+            Grant(("kms:DescribeKey",), keys, aliased(field_key_aliases + wrapping_aliases)),
+            # Create a subject's key at sign-up, read it on use, delete it to erase (shred).
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"), key_store_arns),
+            Grant(("kms:GenerateDataKey", "kms:Decrypt"), keys, aliased(wrapping_aliases, subject_key_context)),
         ], concurrency.api)
         worker = function("worker", [
-            *profile_and_post_writes,
-            # Erasure drops the idempotency records of the subject's requests.
-            Grant(("dynamodb:DeleteItem",), (idempotency_arn,)),
+            # Writes the API could not apply (queued) are the same profile and post writes.
+            Grant(PROFILE_WRITES, restricted_arns),
+            Grant(("dynamodb:PutItem",), (posts_arn,)),
+            *erasure_job,
+            # Open queued writes (sealed under the subject key).
+            Grant(("kms:Decrypt",), keys, aliased(wrapping_aliases, subject_key_context)),
             # Consumer of a queue under the cell's CMK: kms:Decrypt is in every role already.
             Grant(QUEUE_POLL, (arns.queue(queue.name),)),
-        ], concurrency.worker, [EventSource(queue.arn, batch_size=10, max_concurrency=settings.worker_max_concurrency)])
+        ], concurrency.worker, [EventSource(queue.arn, batch_size=10, max_concurrency=settings.worker_max_concurrency)],
+            [Schedule("erasure-sweep", f"rate({SWEEP_MINUTES} minutes)", {"appx": "erasure-sweep"})])
         stream_sources = [t.stream_arn for t in (posts, *restricted)]
         stream = function("stream", [
             Grant(STREAM_READ, tuple(arns.table(t.name, "/stream/*") for t in (posts, *restricted))),
-            # Reads no restricted table: erasure arrives as the profile's REMOVE record.
+            *erasure_job,
             Grant(STREAM_POSTS, (posts_arn,)),
-            Grant(POST_BY_AUTHOR, posts_by_author),
             Grant(FEED_PROJECTION, (feed_arn,)),
         ], concurrency.stream, [
             # TRIM_HORIZON: a new cell's mapping starts at the oldest record its stream keeps (24 h),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class TableSpec:
     name: str
-    data_class: str  # restricted | personal | public
+    data_class: str  # restricted | personal | public | key-material
     hash_key: str
     range_key: str | None = None
     # (index name, hash key, range key) - all string attributes
@@ -18,3 +18,5 @@ class TableSpec:
     stream: bool = False
     ttl_attribute: str | None = None
     tags: dict = field(default_factory=dict)
+    # False only for key stores: a backup would outlive the destruction of a subject key.
+    point_in_time_recovery: bool = True

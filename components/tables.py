@@ -3,31 +3,56 @@ global table lives (its owner cell and its replica regions)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from components.table_spec import TableSpec
 from components.residency import ResidencyZone
+from components.table_spec import TableSpec
 
 if TYPE_CHECKING:
     from components.config import Project
 
 
+KEY_MATERIAL = "key-material"
+
+
 def restricted_table(zone: ResidencyZone) -> TableSpec:
-    # Direct identifiers and contact data (as edge ciphertext), bearer sessions (secret hashes),
-    # the pseudonym map. The stream feeds erasure propagation; TTL ends sessions' records.
+    # Direct identifiers and contact data (sealed under each subject's key), bearer sessions
+    # (secret hashes), the pseudonym map, sign-up replies, erasure tombstones and erasure jobs
+    # (TTL ends sessions, replies and tombstones). The stream starts erasure jobs.
     return TableSpec(
         name=f"appx-restricted-{zone.name}", data_class="restricted", hash_key="pk", range_key="sk",
-        stream=True, tags={"residency-zone": zone.name}, ttl_attribute="expiration",
+        stream=True, ttl_attribute="expiration", tags={"residency-zone": zone.name},
     )
 
 
+def subject_keys_table(zone: ResidencyZone) -> TableSpec:
+    # The zone's key store: one wrapped AES-256 key per data subject (crypto-shredding, docs/
+    # token-format.md). Replicated only inside the zone like restricted data; PITR OFF on purpose:
+    # a backup would keep a destroyed key restorable for the recovery period, and with it every
+    # copy of the subject's data. Losing the table loses the data it protects, which is why it is
+    # a global table in multi-region zones and has deletion protection.
+    return TableSpec(
+        name=f"appx-subject-keys-{zone.name}", data_class=KEY_MATERIAL, hash_key="pk",
+        point_in_time_recovery=False, tags={"residency-zone": zone.name},
+    )
+
+
+def key_store_zone(table_name: str, zones: Iterable[ResidencyZone]) -> ResidencyZone | None:
+    """The zone whose subject keys a table of this name holds (None: not a key store). Rules and
+    tools decide what a table holds from its layout here, not from its tags."""
+    return next((z for z in zones if subject_keys_table(z).name == table_name), None)
+
+
 # Pseudonymous user content, EU-wide. The stream keeps each region's feed projection. TTL removes
-# the short-lived markers of erased authors.
+# the markers of erased authors and of erased posts' feed entries.
 POSTS = TableSpec(name="appx-posts", data_class="personal", hash_key="pk", range_key="sk",
                   indexes=(("byAuthor", "authorId", "createdAt"),), stream=True, ttl_attribute="expiration")
-# Idempotency records of writes (Powertools layout), EU-wide so a retry after failover is recognised.
-IDEMPOTENCY = TableSpec(name="appx-idempotency", data_class="personal", hash_key="id", ttl_attribute="expiration")
+# Idempotency records of writes, EU-wide so a retry after failover is recognised. GSI bySubject
+# (keyed subject reference) finds a user's records at erasure: the profile keeps no list of them.
+IDEMPOTENCY = TableSpec(name="appx-idempotency", data_class="personal", hash_key="id", ttl_attribute="expiration",
+                        indexes=(("bySubject", "subject", "id"),))
 # The public feed projection: derived data without author ids, rebuilt in every region from
 # that region's posts stream, so it is regional and never replicated.
 FEED = TableSpec(name="appx-feed", data_class="public", hash_key="pk", range_key="sk")
@@ -51,7 +76,12 @@ def restricted_placement(zone: ResidencyZone) -> Placement:
     return Placement(restricted_table(zone), zone.home_region, tuple(zone.regions))
 
 
+def key_store_placement(zone: ResidencyZone) -> Placement:
+    return Placement(subject_keys_table(zone), zone.home_region, tuple(zone.regions))
+
+
 def placements(project: "Project") -> list[Placement]:
     """Every global table of the project, from residency.yaml and the stack files."""
     eu_wide = [Placement(spec, project.eu_tables_home, tuple(project.cell_regions)) for spec in (POSTS, IDEMPOTENCY)]
-    return [*(restricted_placement(z) for z in project.residency.zones.values()), *eu_wide]
+    zones = project.residency.zones.values()
+    return [*(restricted_placement(z) for z in zones), *(key_store_placement(z) for z in zones), *eu_wide]

@@ -33,7 +33,7 @@ DOC = ROOT / "docs" / "capacity.md"
 ALL_EU_LAYOUT = ("eu-west-1", "eu-central-1", "eu-west-3", "eu-north-1", "eu-south-1", "eu-south-2")
 # Route 53 hosted zone + WAF web ACL with its four rules (rate limit, body size, AWS common rule set, known bad inputs).
 GLOBAL_ITEMS = {"hostedZone": 1, "webAcl": 1, "webAclRule": 4}
-ALARMS_PER_CELL = 6  # DLQ depth, stream on-failure queue depth, API 5xx, throttles of api, worker, stream; plus one per replication path
+ALARMS_PER_CELL = 7  # DLQ depth, stream on-failure queue depth, erasure job age, API 5xx, throttles of api, worker, stream; plus one per replication path
 
 
 def make_plan(inputs: PlanInputs, cells: list[str] | None = None) -> Plan:
@@ -77,10 +77,13 @@ def percentile(values: list[float], q: float) -> float:
 def fixed_cost_items(p: Plan, prices: dict) -> dict[str, tuple[int, float]]:
     cells = p.layout.cells
     zone_regions = [r for regions in p.layout.zones.values() for r in regions]
-    # a replication-latency alarm per replicated table per cell per other replica region
-    replication_paths = sum(len(r) * (len(r) - 1) for r in p.layout.zones.values()) + 2 * len(cells) * (len(cells) - 1)
+    # a replication-latency alarm per replicated table (a zone's restricted table and key store, the
+    # EU-wide posts and idempotency) per cell per other replica region
+    replication_paths = 2 * sum(len(r) * (len(r) - 1) for r in p.layout.zones.values()) + 2 * len(cells) * (len(cells) - 1)
     counts = {
-        "kmsKey": len(cells) + len(zone_regions),  # a data key per cell + the zone key and its replicas
+        # a data key per cell; per zone region its field, subject-key wrapping and subject-reference
+        # keys (or replicas); an edge-log key per edge region without a cell
+        "kmsKey": len(cells) + 3 * len(zone_regions) + len(set(p.residency.edge_regions) - set(cells)),
         "healthCheck": len(cells),
         "alarm": ALARMS_PER_CELL * len(cells) + replication_paths,
         **GLOBAL_ITEMS,

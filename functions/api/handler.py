@@ -33,17 +33,19 @@ from appx_common import aws, ids
 from appx_common.config import RegionConfig
 from appx_common.cors import CorsPolicy, allowed_methods
 from appx_common.entry import expose, lazy_handler
-from appx_common.envelope import EnvelopeError, open_fields, parse_token
+from appx_common.envelope import EnvelopeError, open_fields, open_for_subject, parse_token, seal_for_subject, subject_token_version
 from appx_common.export import Exporter, page_bytes_from_env
 from appx_common.idempotency import Claim, Idempotency
 from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
+from appx_common.subject_keys import SubjectKey, SubjectKeys, reply_field, seal_queued
 from appx_common.logs import AppLogger
 from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
 from appx_common.problems import Problem, throttled, unavailable
 from appx_common.resilience import CircuitBreaker, TTLCache
 from appx_common.sessions import REVOKED, REVOKED_ALL, SessionPolicy, Sessions, is_live, is_session, unauthorized
-from appx_common.store import Conflict, Store, is_throttling, is_transient, iso
+from appx_common.store import Conflict, Store, SubjectErased, is_throttling, is_transient, iso
+from appx_common.subjects import SubjectKeyUnavailable, subject_refs_from_spec
 
 RESTRICTED_FIELDS = ("email", "name", "phone", "birthDate")
 REQUIRED_AT_SIGNUP = ("email", "name")
@@ -82,14 +84,16 @@ class ApiApp:
         self.cfg = RegionConfig.from_env(env, "appx-api")
         self.clock: Callable[[], float] = overrides.get("clock", time.time)
         ddb = overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg)
-        self.store = Store(self.cfg, ddb, self.clock)
-        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.clock)
         self._sqs = overrides.get("sqs")
         self._kms = overrides.get("kms")
+        self.refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
+        self.store = Store(self.cfg, ddb, self.refs, self.clock)
+        self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.refs, self.clock)
         inner = overrides.get("key_provider") or key_provider_from_spec(
             self.cfg.key_provider, self.cfg.zones, self._kms_client,
             lambda: overrides.get("kms") or aws.client("kms", self.cfg, aws.FAST))
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
+        self.subject_keys = SubjectKeys(self.store.subject_keys, self.keys, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
         self.idem = Idempotency(self.store.idempotency, self.clock)
         self.sessions = Sessions(self.store, SessionPolicy.from_env(env), self.clock)
@@ -100,6 +104,7 @@ class ApiApp:
         self.health_cache = TTLCache(2, 2.0, self.clock)
         self.log = AppLogger(self.cfg.service, self.cfg.region)
         self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)
+        self._dropped = 0
         self.resolver = self._routes()
         # Set by the Lambda entry point: the first request waited for the import and this build.
         self._request_started: float | None = overrides.get("cold_started")
@@ -131,7 +136,7 @@ class ApiApp:
         return max(HEALTH_MIN_DEADLINE_SECONDS, min(HEALTH_DEADLINE_SECONDS, left))
 
     def _handle(self, event: dict, context: object) -> dict:
-        before = self.keys.unwrap_calls
+        before, before_subject = self.keys.unwrap_calls, self.subject_keys.unwrap_calls + self.subject_keys.generate_calls
         head = _method(event) == "HEAD"
         if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
             event = {**event, "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": "GET"}}}
@@ -141,10 +146,28 @@ class ApiApp:
         if head:
             response = {**response, "body": "", "isBase64Encoded": False}
         unwraps = self.keys.unwrap_calls - before
-        if unwraps:
+        subject_calls = self.subject_keys.unwrap_calls + self.subject_keys.generate_calls - before_subject
+        if unwraps:  # asymmetric (RSA) KMS operations
             self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
+        if subject_calls:  # symmetric KMS operations on subject keys
+            self.metrics.add_metric(name="SubjectKeyCalls", unit=MetricUnit.Count, value=subject_calls)
+        if unwraps or subject_calls or self._dropped:
             self.metrics.flush_metrics()
+            self._dropped = 0
         return response
+
+    def dropped(self, what: str) -> Problem:
+        """Count a write or replay for an erased subject (never applied) and answer 410."""
+        self._dropped += 1
+        self.metrics.add_metric(name="ErasedSubjectWritesDropped", unit=MetricUnit.Count, value=1)
+        self.log.warning("write for an erased subject dropped", op=what)
+        return Problem(410, "subject-erased", "this account has been erased")
+
+    def subject_ref(self, user_id: str) -> str:
+        try:
+            return self.refs.ref(user_id)
+        except SubjectKeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
 
     @property
     def event(self):
@@ -175,6 +198,35 @@ class ApiApp:
     def json_body(self) -> dict:
         return parse_json_object(self.raw_body(), self.header("content-type"), MAX_BODY_BYTES)
 
+    def subject_key(self, zone: str, subject: str, create: bool = False) -> SubjectKey | None:
+        """The subject's key (created at sign-up), or None once it was shredded."""
+        try:
+            if create:
+                return self.read(lambda: self.subject_keys.create(zone, subject, self.clock()))
+            return self.read(lambda: self.subject_keys.get(zone, subject))
+        except KeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
+        except EnvelopeError:
+            self.log.error("subject key failed to unwrap", subject=ids.subject_ref(subject))
+            raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
+
+    def owner_key(self, zone: str, subject: str) -> SubjectKey:
+        key = self.subject_key(zone, subject)
+        if key is None:  # erased a moment ago; the profile's deletion is on its way
+            raise Problem(401, "unauthorized", "this account has been erased", {"WWW-Authenticate": 'Bearer realm="appx"'})
+        return key
+
+    def reseal(self, tokens: Mapping[str, str], key: SubjectKey) -> dict[str, str]:
+        """The write path's only asymmetric step: open the edge's fields (one RSA unwrap for the
+        request, as every field shares its wrapped data key) and seal them under the subject key."""
+        try:
+            plain = open_fields(tokens, sorted(tokens), key.subject, key.zone, self.keys.unwrap)
+        except KeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
+        except EnvelopeError:
+            raise Problem(422, "field-not-authentic", "an encrypted field failed authentication") from None
+        return {f: seal_for_subject(key.material, f, key.zone, key.subject, key.version, v) for f, v in plain.items()}
+
     def check_token(self, field: str, value: object, zone: str) -> str:
         try:
             token = parse_token(value)
@@ -200,6 +252,9 @@ class ApiApp:
             # would keep the breaker from ever allowing a direct write again.
             try:
                 self.store.apply(op)
+            except SubjectErased:
+                self.breaker.success()
+                raise self.dropped(op["op"]) from None
             except Conflict:
                 self.breaker.success()
                 raise Problem(409, "conflict", "the resource already exists") from None
@@ -221,26 +276,39 @@ class ApiApp:
     def enqueue(self, op: dict) -> None:
         if not self.cfg.queue_url:
             raise unavailable("writes cannot be accepted right now")
+        message = {**op, "queued": True}
+        if op["op"] != "eraseUser":  # the subject's writes wait in SQS (and the DLQ) sealed
+            key = self.subject_key(op["zone"], op["userId"])
+            if key is None:
+                raise Problem(401, "unauthorized", "this account has been erased", {"WWW-Authenticate": 'Bearer realm="appx"'})
+            message = seal_queued(key, message)
         try:
-            self.sqs.send_message(QueueUrl=self.cfg.queue_url, MessageBody=json.dumps({**op, "queued": True}))
+            self.sqs.send_message(QueueUrl=self.cfg.queue_url, MessageBody=json.dumps(message))
         except (ClientError, BotoCoreError) as exc:
             self.log.error("queue fallback failed", op=op["op"], requestId=op["requestId"], error=exc.__class__.__name__)
             raise unavailable("writes cannot be accepted right now") from None
         self.log.info("write queued", op=op["op"], requestId=op["requestId"])
 
-    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], principal: Principal | None = None) -> Response:
+    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], zone: str, subject: str,
+                   credential_reply: bool = False) -> Response:
+        """``subject`` is the user the request writes for: its records are found by it at erasure.
+        ``credential_reply``: the reply holds a credential; ``work`` stores it in the zone."""
         key = self.header("idempotency-key")
         claim = None
         if key is not None:
+            ref = self.subject_ref(subject)
             try:
-                claim = self.idem.claim(route, scope, key, fingerprint)
+                claim = self.idem.claim(route, scope, key, fingerprint, ref)
+                if claim.replay is not None and claim.subject and self.store.tombstoned(zone, claim.subject):
+                    self.idem.release(claim)  # the erasure job would have deleted it
+                    raise self.dropped("replay")
             except (ClientError, BotoCoreError) as exc:
                 if is_throttling(exc):
                     raise throttled() from None
                 self.log.warning("idempotency store unavailable", code=aws.error_code(exc))
             if claim and claim.replay is not None:
-                r = claim.replay
-                return Response(r["status"], JSON, json.dumps(r["body"]), {**r.get("headers", {}), "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
+                status, body, headers = self.replayed(claim, zone, subject, credential_reply)
+                return Response(status, JSON, json.dumps(body), {**headers, "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
         try:
             status, body, headers = work(claim)
         except BaseException:
@@ -252,12 +320,39 @@ class ApiApp:
             raise
         if claim:
             try:
-                self.idem.complete(claim, {"status": status, "body": body, "headers": headers})
-                if principal is not None:
-                    self.store.apply({"op": "addIdempotencyRef", "zone": principal.zone, "userId": principal.user_id, "ref": claim.record_id, "requestId": ""})
+                self.idem.complete(claim, self.stored_reply(claim, status, body, headers, zone, subject, credential_reply))
             except (ClientError, BotoCoreError) as exc:
                 self.log.warning("idempotency record not completed", code=aws.error_code(exc))
         return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
+
+    def stored_reply(self, claim: Claim, status: int, body: dict, headers: dict, zone: str, subject: str, credential_reply: bool) -> dict:
+        """What the EU-wide idempotency record keeps: never a readable body. A reply is sealed
+        under the subject's key; a sign-up's reply (it holds the new bearer token) stays in the
+        zone's restricted table, written with the account, and the record keeps only the zone."""
+        if credential_reply:
+            return {"replyZone": zone}
+        key = self.owner_key(zone, subject)
+        sealed = seal_for_subject(key.material, reply_field(claim.record_id), key.zone, key.subject, key.version, body)
+        return {"status": status, "headers": headers, "sealedBody": sealed}
+
+    def replayed(self, claim: Claim, zone: str, subject: str, credential_reply: bool) -> tuple[int, dict, dict]:
+        stored = claim.replay or {}
+        try:
+            if not credential_reply:
+                key = self.owner_key(zone, subject)
+                body = open_for_subject(stored["sealedBody"], key.material, reply_field(claim.record_id), key.zone, key.subject, key.version)
+                return stored["status"], body, stored.get("headers", {})
+            zone = stored["replyZone"]
+            if zone not in self.cfg.zones:
+                raise Problem(421, "zone-not-served", f"zone {zone} is not served by this origin")
+            item = self.read(lambda: self.store.get_reply(zone, claim.record_id))
+            key = self.subject_key(zone, item["userId"]) if item else None
+            if key is None:  # the queued sign-up is not applied yet (or the account was erased)
+                raise Problem(409, "request-in-progress", "the request with this Idempotency-Key has not completed", {"Retry-After": "1"})
+            body = open_for_subject(item["reply"], key.material, reply_field(claim.record_id), zone, key.subject, key.version)
+            return 201, body, {"Location": "/v1/me"}
+        except (KeyError, TypeError, EnvelopeError):
+            raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
 
     def authenticate(self) -> Principal:
         """The caller's live session, or a 401 that says why not (appx_common.sessions)."""
@@ -281,10 +376,12 @@ class ApiApp:
         return Principal(bearer.user_id, zone, profile, session, items)
 
     def decrypt_profile(self, p: Principal) -> dict:
+        """Symmetric only: the subject key (cached, or one KMS Decrypt when cold)."""
+        fields = p.profile.get("fields", {})
+        key = self.owner_key(p.zone, p.user_id)
         try:
-            return open_fields(p.profile.get("fields", {}), RESTRICTED_FIELDS, p.user_id, p.zone, self.keys.unwrap)
-        except KeyUnavailable:
-            raise unavailable("the residency zone's key cannot be reached") from None
+            return {f: open_for_subject(fields[f], key.material, f, p.zone, p.user_id, subject_token_version(fields[f]))
+                    for f in RESTRICTED_FIELDS if f in fields}
         except EnvelopeError:
             self.log.error("stored field failed authentication", subject=ids.subject_ref(p.user_id))
             raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
@@ -363,24 +460,27 @@ class ApiApp:
             fingerprint = _fingerprint(zone, sorted(fields), locale, self.header(DIGEST_HEADER) or "")
 
             def work(claim: Claim | None):
+                key = self.subject_key(zone, subject, create=True)
+                sealed = self.reseal(fields, key)
                 now = self.clock()
                 token, session = self.sessions.new(subject, now)
                 request_id = ids.new_request_id()
-                profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": fields, "createdAt": iso(now), "updatedAtUs": 0}
+                profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": sealed, "createdAt": iso(now), "updatedAtUs": 0}
                 if locale:
                     profile["locale"] = locale
-                if claim:
-                    profile["idem"] = [claim.record_id]
                 op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "session": session, "profile": profile}
-                state = self.write(op)
                 out = {"userId": subject, "zone": zone, "token": token, "sessionId": session["sessionId"], "createdAt": profile["createdAt"],
                        "expiresAt": iso(session["expiresAtS"])}
+                if claim:  # the reply holds a credential: kept in the zone, sealed, with the account
+                    op["reply"] = {"recordId": claim.record_id, "expiration": claim.expiration,
+                                   "sealed": seal_for_subject(key.material, reply_field(claim.record_id), zone, subject, key.version, out)}
+                state = self.write(op)
                 self.log.info("user signed up", subject=ids.subject_ref(subject), zone=zone, requestId=request_id, state=state)
                 if state == "queued":
                     return 202, {**out, "requestId": request_id, "status": "queued"}, {}
                 return 201, out, {"Location": "/v1/me"}
 
-            return self.idempotent("POST /v1/users", "signup", fingerprint, work)
+            return self.idempotent("POST /v1/users", "signup", fingerprint, work, zone, subject, credential_reply=True)
 
         @r.get("/v1/me")
         def get_me():
@@ -398,7 +498,7 @@ class ApiApp:
                 raise Problem(422, "unknown-field", f"unknown field(s): {', '.join(unknown)}", fields=unknown)
             if not body:
                 raise Problem(422, "empty-update", "nothing to change")
-            sets, removes = {}, []
+            tokens, removes = {}, []
             for f in RESTRICTED_FIELDS:
                 if f not in body:
                     continue
@@ -407,28 +507,36 @@ class ApiApp:
                         raise Problem(422, "required-field", f"{f} cannot be removed", field=f)
                     removes.append(f)
                 else:
-                    sets[f] = self.check_token(f, body[f], p.zone)
-            op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": sets, "remove": removes}
+                    tokens[f] = self.check_token(f, body[f], p.zone)
+            op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": {}, "remove": removes}
             if "locale" in body:
                 op["locale"] = None if body["locale"] is None else self.check_locale(body["locale"])
-            fingerprint = _fingerprint(p.zone, sorted(sets), removes, op.get("locale", "-"), self.header(DIGEST_HEADER) or "")
+            fingerprint = _fingerprint(p.zone, sorted(tokens), removes, op.get("locale", "-"), self.header(DIGEST_HEADER) or "")
 
             def work(_claim):
+                if tokens:
+                    op["set"] = self.reseal(tokens, self.owner_key(p.zone, p.user_id))
                 now = self.clock()
                 op.update(requestId=ids.new_request_id(), atUs=int(now * 1_000_000))
                 state = self.write(op)
-                out = {"userId": p.user_id, "updated": sorted([*sets, *removes, *(["locale"] if "locale" in op else [])]), "updatedAt": iso(now)}
+                out = {"userId": p.user_id, "updated": sorted([*tokens, *removes, *(["locale"] if "locale" in op else [])]), "updatedAt": iso(now)}
                 self.log.info("profile rectified", subject=ids.subject_ref(p.user_id), fields=out["updated"], state=state)
                 if state == "queued":
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 200, out, {}
 
-            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, principal=p)
+            return self.idempotent("PATCH /v1/me", p.user_id, fingerprint, work, p.zone, p.user_id)
 
         @r.delete("/v1/me")
         def delete_me():
             p = self.authenticate()
-            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id}
+            # Crypto-shredding first, outside the breaker: from here on no copy of the subject's
+            # data (replicas, backups, streams, queues) can be opened, even if the rest is queued.
+            self.read(lambda: self.store.shred_subject(p.zone, p.user_id))
+            # Then constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
+            op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "authorId": p.profile["authorId"]}
+            if p.profile.get("replyRef"):
+                op["replyRef"] = p.profile["replyRef"]
             state = self.write(op)
             self.post_cache.clear()
             self.feed_cache.clear()
@@ -477,7 +585,7 @@ class ApiApp:
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
                 return 201, out, {"Location": f"/v1/posts/{post['postId']}"}
 
-            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, principal=p)
+            return self.idempotent("POST /v1/posts", p.user_id, _fingerprint(text), work, p.zone, p.user_id)
 
         @r.get("/v1/posts/<post_id>")
         def get_post(post_id: str):

@@ -26,10 +26,21 @@ class RegionConfig:
     # Shared secret CloudFront adds to every origin request; when set, the API refuses
     # requests without it so the origins cannot be used around the edge.
     origin_secret: str | None = None
+    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and
+    # stream window (components.erasure_windows derives it from the stack config).
+    tombstone_seconds: int = 30 * 86400
+    # How long after the tombstone an erasure job waits before it trusts an empty answer from
+    # the eventually consistent indexes (GSI propagation, replication within the zone).
+    erasure_settle_seconds: int = 60
+    # A job whose last attempt is older than this is attempted again by the sweeper.
+    erasure_retry_seconds: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def restricted_table(self, zone: str) -> str:
         return self.zones[zone]["table"]
+
+    def subject_keys_table(self, zone: str) -> str:
+        return self.zones[zone]["keysTable"]
 
     @classmethod
     def from_env(cls, env: Mapping[str, str], service: str) -> RegionConfig:
@@ -40,8 +51,8 @@ class RegionConfig:
             zones = json.loads(env.get("APPX_ZONES", "{}"))
         except ValueError:
             raise EnvError("APPX_ZONES is not JSON") from None
-        if not isinstance(zones, dict) or not all(isinstance(z, dict) and "table" in z for z in zones.values()):
-            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keyArn": ...}}')
+        if not isinstance(zones, dict) or not all(isinstance(z, dict) and {"table", "keysTable"} <= set(z) for z in zones.values()):
+            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keysTable": ..., "keyArn": ..., "wrapKeyArn": ...}}')
         return cls(
             region=region,
             zones=zones,
@@ -53,4 +64,16 @@ class RegionConfig:
             service=env.get("POWERTOOLS_SERVICE_NAME", service),
             endpoint_url=env.get("AWS_ENDPOINT_URL") or None,
             origin_secret=env.get("APPX_ORIGIN_SECRET") or None,
+            tombstone_seconds=_seconds(env, "APPX_TOMBSTONE_SECONDS", cls.tombstone_seconds),
+            erasure_settle_seconds=_seconds(env, "APPX_ERASURE_SETTLE_SECONDS", cls.erasure_settle_seconds),
+            erasure_retry_seconds=_seconds(env, "APPX_ERASURE_RETRY_SECONDS", cls.erasure_retry_seconds),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit():
+        raise EnvError(f"{name} must be a whole number of seconds, not {raw!r}")
+    return int(raw)

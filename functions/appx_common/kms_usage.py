@@ -9,12 +9,17 @@ Counted per request with a cold data-key cache (the in-function cache is per exe
 environment, so at scale most reads miss it): the plan stays on the safe side.
 
 * ``rsa``: RSA operations (``Decrypt`` with ``RSAES_OAEP_SHA_256`` on the zone's multi-Region
-  key), made in the serving cell's region. A profile written by one request has one data key;
-  each later rectification adds one until the profile is rewritten.
+  field key), made in the serving cell's region: only the write paths that reseal the edge's
+  fields under the subject's key (sign-up, rectification), one per request (every field of a
+  request shares its wrapped data key).
 * ``symmetric``: symmetric KMS operations the function code makes (``Decrypt``,
-  ``GenerateDataKey``, ``Encrypt`` on a symmetric key) in the serving cell's region. Service-side
+  ``GenerateDataKey``, ``Encrypt`` on a symmetric key) in the serving cell's region: the
+  subject key's ``GenerateDataKey`` at sign-up and its ``Decrypt`` (cold subject-key cache) on
+  every request that opens or seals the subject's data, including an idempotent reply sealed
+  under it (requests with an ``Idempotency-Key`` are counted: the safe side). Service-side
   use of the cell's CMK (DynamoDB, SQS, Lambda environment) is cached by those services and
-  not per request.
+  not per request; the subject-reference HMAC key is derived by one ``GenerateMac`` per zone per
+  execution environment (appx_common.subjects), not per request.
 
 The edge function makes none: it seals with the zone's public key bundled in its config.
 """
@@ -37,11 +42,11 @@ KMS_OPS_PER_REQUEST: Mapping[str, KmsOps] = MappingProxyType(
     {
         "feed": KmsOps(),  # GET /v1/feed: public, no personal data
         "postRead": KmsOps(),  # GET /v1/posts/{id}: public, no personal data
-        "signup": KmsOps(),  # POST /v1/users: stores the edge's ciphertext as is
-        "profileRead": KmsOps(rsa=1),  # GET /v1/me: unwraps the profile's data key
-        "profileUpdate": KmsOps(),  # PATCH /v1/me: stores the edge's ciphertext as is
-        "postCreate": KmsOps(),  # POST /v1/posts
-        "export": KmsOps(rsa=1),  # GET /v1/me/export: unwraps the profile's data key
-        "erasure": KmsOps(),  # DELETE /v1/me: deletes, decrypts nothing
+        "signup": KmsOps(rsa=1, symmetric=1),  # POST /v1/users: opens the edge's fields, new subject key, reseals
+        "profileRead": KmsOps(symmetric=1),  # GET /v1/me: unwraps the subject key
+        "profileUpdate": KmsOps(rsa=1, symmetric=1),  # PATCH /v1/me: opens the edge's fields, reseals under the subject key
+        "postCreate": KmsOps(symmetric=1),  # POST /v1/posts: the idempotent reply is sealed under the subject key
+        "export": KmsOps(symmetric=1),  # GET /v1/me/export: unwraps the subject key (page 1: the profile)
+        "erasure": KmsOps(),  # DELETE /v1/me: deletes the subject key (shredding), decrypts nothing
     }
 )

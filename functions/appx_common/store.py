@@ -2,13 +2,23 @@
 path) and the worker (queued path). Every operation is idempotent: applying the same message
 twice has the effect of applying it once.
 
-restricted table ``appx-restricted-<zone>`` (pk, sk):
-    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: ciphertext token},
-                                   locale?, createdAt, updatedAtUs, requestId, idem (string set)
+restricted table ``appx-restricted-<zone>`` (pk, sk; TTL ``expiration``):
+    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: appxsk1 token},
+                                   locale?, createdAt, updatedAtUs, requestId,
+                                   replyRef? (the sign-up's idempotency record id)  (fixed size)
     USER#<userId> / SESSION#<id>   hash, lifetimes, ...        (bearer sessions, hashes only:
-                                                               appx_common.sessions)
+                                                               appx_common.sessions; bounded)
+    IDEMREPLY#<record id> / REPLY  userId, reply (appxsk1 token), expiration
+                                   (a sign-up's reply: it holds a credential, so it stays in the zone)
+    ERASED#<ref> / TOMBSTONE       erasedAt, completedAt?, expiration   (ref: subjects.SubjectRefs)
+    ERASURE-JOB / <ref>            userId, authorId, zone, region, createdAt, attempts,
+                                   lastAttemptAt, remaining            (deleted when verified)
+subject keys ``appx-subject-keys-<zone>`` (pk): SUBJECT#<userId>  version, wrapped, createdAt
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
-feed ``appx-feed``:    FEED / <createdAt>#<postId>  postId, text, createdAt     (no author id)
+                       ERASED#<sha256(authorId)> / ERASED   expiration  (erased pseudonym)
+                       ERASED-POSTS / <erasedAt>#<feed sk>   expiration (feed entries to clear)
+feed ``appx-feed``:    FEED / <createdAt>#<sha256(postId)> postId, text, createdAt     (no author id)
+idempotency ``appx-idempotency``: id, subject (ref; GSI bySubject), ... (idempotency.py)
 """
 
 from __future__ import annotations
@@ -23,13 +33,24 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common.aws import THROTTLING_CODES, error_code
 from appx_common.config import RegionConfig
+from appx_common.subject_keys import subject_key_item_key
+from appx_common.subjects import SubjectKeyUnavailable, SubjectRefs
 
 PROFILE = "PROFILE"
-# How long an erased author's marker outlives the erasure: far longer than the byAuthor index
-# can lag behind a post written in the same instant (DynamoDB TTL deletes it afterwards).
-ERASED_MARKER_SECONDS = 24 * 3600
+REPLY = "REPLY"
+TOMBSTONE = "TOMBSTONE"
+JOBS_PK = "ERASURE-JOB"
+ERASED_POSTS_PK = "ERASED-POSTS"
 FEED_PK = "FEED"
 FEED_LIMIT_MAX = 100
+# Items of a subject's partition that hold a bearer credential: sessions (appx_common.sessions)
+# and the legacy TOKEN# items of accounts created before sessions.
+CREDENTIAL_PREFIXES = ("SESSION#", "TOKEN#")
+MAX_ERASURE_CREDENTIAL_DELETES = 90  # DynamoDB: at most 100 actions per transaction
+
+
+def _no_subject_ref_key(zone: str) -> bytes:
+    raise SubjectKeyUnavailable(f"this store has no subject-reference key (zone {zone})")
 
 
 class Conflict(Exception):
@@ -38,6 +59,10 @@ class Conflict(Exception):
 
 class PermanentError(Exception):
     """A queued operation that can never succeed (goes to the DLQ after maxReceiveCount)."""
+
+
+class SubjectErased(Exception):
+    """The operation's subject was erased: the write is dropped (and counted), never applied."""
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -73,7 +98,27 @@ def post_key(post_id: str) -> dict:
 
 
 def feed_key(created_at: str, post_id: str) -> dict:
-    return {"pk": FEED_PK, "sk": f"{created_at}#{post_id}"}
+    # The sort key carries a hash of the post id, not the id: the erased-post markers that name
+    # feed keys (appx_common.erasure) then identify no post.
+    return {"pk": FEED_PK, "sk": f"{created_at}#{hashlib.sha256(post_id.encode()).hexdigest()[:32]}"}
+
+
+def tombstone_key(ref: str) -> dict:
+    return {"pk": f"ERASED#{ref}", "sk": TOMBSTONE}
+
+
+def job_key(ref: str) -> dict:
+    return {"pk": JOBS_PK, "sk": ref}
+
+
+def cancelled_by_condition(exc: ClientError, index: int) -> bool:
+    """Whether item ``index`` of a cancelled transaction failed its condition."""
+    reasons = exc.response.get("CancellationReasons") or []
+    return index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed"
+
+
+def reply_key(record_id: str) -> dict:
+    return {"pk": f"IDEMREPLY#{record_id}", "sk": REPLY}
 
 
 def erased_author_key(author_id: str) -> dict:
@@ -82,8 +127,12 @@ def erased_author_key(author_id: str) -> dict:
 
 
 class Store:
-    def __init__(self, cfg: RegionConfig, dynamodb, clock: Callable[[], float] = time.time):
+    def __init__(self, cfg: RegionConfig, dynamodb, refs: SubjectRefs | None = None, clock: Callable[[], float] = time.time):
+        """``refs`` (subject references: tombstones, erasure jobs) is needed by the write
+        operations; tools that only read posts and keep the feed (backfill, stream redrive) go
+        without, and a write through such a store fails with SubjectKeyUnavailable."""
         self.cfg, self.ddb, self.clock = cfg, dynamodb, clock
+        self.refs = refs if refs is not None else SubjectRefs(_no_subject_ref_key)
         self._tables: dict[str, Any] = {}
 
     def table(self, name: str):
@@ -93,6 +142,9 @@ class Store:
 
     def restricted(self, zone: str):
         return self.table(self.cfg.restricted_table(zone))
+
+    def subject_keys(self, zone: str):
+        return self.table(self.cfg.subject_keys_table(zone))
 
     @property
     def posts(self):
@@ -119,6 +171,9 @@ class Store:
     def get_profile(self, zone: str, user_id: str) -> dict | None:
         return self.restricted(zone).get_item(Key={"pk": user_pk(user_id), "sk": PROFILE}, ConsistentRead=True).get("Item")
 
+    def get_reply(self, zone: str, record_id: str) -> dict | None:
+        return self.restricted(zone).get_item(Key=reply_key(record_id), ConsistentRead=True).get("Item")
+
     def get_post(self, post_id: str) -> dict | None:
         return self.posts.get_item(Key=post_key(post_id)).get("Item")
 
@@ -137,8 +192,12 @@ class Store:
         )
         return page.get("Items", [])
 
+    def tombstoned(self, zone: str, ref: str) -> bool:
+        return "Item" in self.restricted(zone).get_item(Key=tombstone_key(ref), ConsistentRead=True)
+
     # ---- operations (direct and queued) --------------------------------------------------
     def apply(self, op: Mapping[str, Any]) -> None:
+        """Apply one operation. Raises SubjectErased when its subject was erased (nothing written)."""
         kind = op.get("op")
         zone = op.get("zone")
         if zone not in self.cfg.zones:
@@ -148,7 +207,8 @@ class Store:
             "updateProfile": self._update_profile,
             "createPost": self._create_post,
             "eraseUser": self._erase_user,
-            "addIdempotencyRef": self._add_idem_ref,
+            # Legacy (profile ``idem`` sets): a message still queued from before is a no-op.
+            "addIdempotencyRef": lambda _op: None,
         }.get(kind)
         if handler is None:
             raise PermanentError(f"unknown operation {kind!r}")
@@ -160,23 +220,28 @@ class Store:
     def _create_user(self, op) -> None:
         zone, uid = op["zone"], op["userId"]
         profile = {"pk": user_pk(uid), "sk": PROFILE, **op["profile"], "requestId": op["requestId"]}
-        if profile.get("idem"):
-            profile["idem"] = set(profile["idem"])
-        else:
-            profile.pop("idem", None)
+        profile.pop("idem", None)  # legacy queued sign-ups carried a reference list
         token = {"pk": user_pk(uid), **op["session"]}  # the first session (appx_common.sessions)
         table = self.cfg.restricted_table(zone)
-        client = self.ddb.meta.client
+        puts = [profile, token]
+        if op.get("reply"):  # the sign-up's idempotent reply, sealed under the subject key
+            reply = op["reply"]
+            profile["replyRef"] = reply["recordId"]
+            puts.append({**reply_key(reply["recordId"]), "userId": uid, "reply": reply["sealed"], "expiration": int(reply["expiration"])})
         try:
-            client.transact_write_items(
+            # The tombstone check and the writes are one transaction: an erasure committed
+            # before wins, and one committed after deletes what this wrote.
+            self.ddb.meta.client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": table, "Item": profile, "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": table, "Item": token, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"ConditionCheck": {"TableName": table, "Key": tombstone_key(self.refs.ref(uid)), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    *({"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}} for item in puts),
                 ]
             )
         except ClientError as exc:
             if not is_conditional(exc):
                 raise
+            if cancelled_by_condition(exc, 0):
+                raise SubjectErased() from None
             existing = self.get_profile(zone, uid)
             if existing and existing.get("requestId") == op["requestId"]:
                 return  # already applied
@@ -206,6 +271,8 @@ class Store:
         kwargs = {
             "Key": {"pk": user_pk(uid), "sk": PROFILE},
             "UpdateExpression": expr,
+            # The erasure deletes the profile in the transaction that writes the tombstone, so
+            # "the profile exists" is the atomic "not erased" check.
             "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(updatedAtUs) OR updatedAtUs < :at)",
             "ExpressionAttributeValues": values,
         }
@@ -216,57 +283,93 @@ class Store:
         except ClientError as exc:
             if not is_conditional(exc):
                 raise
-            # Already applied, superseded by a later change, or the user was erased: no-op.
+            if self.tombstoned(zone, self.refs.ref(uid)):
+                raise SubjectErased() from None
+            # Already applied or superseded by a later change: no-op.
 
     def _create_post(self, op) -> None:
-        post = op["post"]
-        if op.get("queued") and self.get_profile(op["zone"], op["userId"]) is None:
-            return  # author erased while the write waited in the queue
+        zone, uid, post = op["zone"], op["userId"], op["post"]
         item = {**post_key(post["postId"]), **post}
         try:
-            self.posts.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if not is_conditional(exc):
-                raise
-
-    def _add_idem_ref(self, op) -> None:
-        try:
-            self.restricted(op["zone"]).update_item(
-                Key={"pk": user_pk(op["userId"]), "sk": PROFILE},
-                UpdateExpression="ADD idem :r",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":r": {op["ref"]}},
+            # One transaction: the author's profile must exist (it is deleted with the
+            # tombstone write) when the post is written.
+            self.ddb.meta.client.transact_write_items(
+                TransactItems=[
+                    {"ConditionCheck": {"TableName": self.cfg.restricted_table(zone), "Key": {"pk": user_pk(uid), "sk": PROFILE},
+                                        "ConditionExpression": "attribute_exists(pk)"}},
+                    {"Put": {"TableName": self.cfg.posts_table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
+                ]
             )
         except ClientError as exc:
             if not is_conditional(exc):
                 raise
+            if cancelled_by_condition(exc, 0):
+                if self.tombstoned(zone, self.refs.ref(uid)):
+                    raise SubjectErased() from None
+                raise PermanentError("the author has no profile") from None
+            # The post exists already: applied before.
+
+    def shred_subject(self, zone: str, user_id: str) -> None:
+        """Crypto-shredding, the FIRST step of every erasure: delete the subject's key (in the
+        zone's key store, replicated only inside the zone, no backups). Every copy of the
+        subject's ciphertext anywhere is unreadable from here on. Idempotent."""
+        self.subject_keys(zone).delete_item(Key=subject_key_item_key(user_id))
+
+    def subject_key_stored(self, zone: str, user_id: str) -> bool:
+        return "Item" in self.subject_keys(zone).get_item(Key=subject_key_item_key(user_id), ConsistentRead=True)
 
     def _erase_user(self, op) -> None:
-        """Delete every item of the subject in its zone's table (every replica follows), and
-        the idempotency records of its requests. Posts and feed entries follow through the
-        streams (stream consumer); ``erase_posts`` is the same step, callable directly."""
+        """Begin the erasure: shred the subject's key FIRST (every copy of its data is unreadable
+        from here on), then one transaction writes the tombstone and the erasure job and deletes
+        the profile and the sessions. Bounded work, whatever the account's age; the job (appx_common.erasure)
+        does the rest and is retried until verified."""
         zone, uid = op["zone"], op["userId"]
-        items = self.user_items(zone, uid)
-        refs = set()
-        for item in items:
-            refs |= set(item.get("idem", ()))
-        for ref in sorted(refs):
-            self.idempotency.delete_item(Key={"id": ref})
-        # Tokens first, profile last: the profile REMOVE is what the stream consumer acts on.
-        for item in sorted(items, key=lambda i: i["sk"] == PROFILE):
-            self.restricted(zone).delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        self.shred_subject(zone, uid)
+        author_id = op.get("authorId")
+        if author_id is None:  # queued before erasure jobs existed
+            profile = self.get_profile(zone, uid)
+            author_id = profile.get("authorId") if profile else None
+        ref, now = self.refs.ref(uid), int(self.clock())
+        table = self.cfg.restricted_table(zone)
+        items = [
+            {"Update": {"TableName": table, "Key": tombstone_key(ref),
+                        "UpdateExpression": "SET erasedAt = if_not_exists(erasedAt, :now), expiration = :exp",
+                        "ExpressionAttributeValues": {":now": now, ":exp": now + self.cfg.tombstone_seconds}}},
+            {"Delete": {"TableName": table, "Key": {"pk": user_pk(uid), "sk": PROFILE}}},
+        ]
+        if op.get("replyRef"):  # the sign-up's sealed reply (it names the user id)
+            items.append({"Delete": {"TableName": table, "Key": reply_key(op["replyRef"])}})
+        # The subject's sessions go in the same transaction: no bearer credential (hash or export
+        # key) outlives the erasure's first step. Bounded (appx_common.sessions: at most 50 live and
+        # 10 revoked); anything left over (or written meanwhile) the job deletes.
+        credentials = [i for i in self.user_items(zone, uid) if str(i["sk"]).startswith(CREDENTIAL_PREFIXES)]
+        for item in credentials[:MAX_ERASURE_CREDENTIAL_DELETES]:
+            items.append({"Delete": {"TableName": table, "Key": {"pk": item["pk"], "sk": item["sk"]}}})
+        if author_id is not None:
+            items.append({"Update": {
+                "TableName": table, "Key": job_key(ref),
+                "UpdateExpression": "SET userId = :u, authorId = :a, #z = :z, #r = if_not_exists(#r, :r), "
+                                    "createdAt = if_not_exists(createdAt, :now), attempts = if_not_exists(attempts, :zero)",
+                "ExpressionAttributeNames": {"#z": "zone", "#r": "region"},
+                "ExpressionAttributeValues": {":u": uid, ":a": author_id, ":z": zone, ":r": self.cfg.region, ":now": now, ":zero": 0},
+            }})
+        self.ddb.meta.client.transact_write_items(TransactItems=items)
 
     def mark_author_erased(self, author_id: str) -> None:
-        self.posts.put_item(Item={**erased_author_key(author_id), "expiration": int(self.clock()) + ERASED_MARKER_SECONDS})
+        self.posts.put_item(Item={**erased_author_key(author_id), "expiration": int(self.clock()) + self.cfg.tombstone_seconds})
 
     def author_erased(self, author_id: str) -> bool:
         return "Item" in self.posts.get_item(Key=erased_author_key(author_id))
 
-    def erase_posts(self, author_id: str) -> int:
-        posts = self.posts_by_author(author_id)
-        for post in posts:
-            self.posts.delete_item(Key={"pk": post["pk"], "sk": post["sk"]})
-        return len(posts)
+    def posts_by_author_consistent(self, author_id: str) -> list[dict]:
+        """Strongly consistent (a full table scan, for audits): does not depend on the index."""
+        items, kwargs = [], {"FilterExpression": "authorId = :a", "ExpressionAttributeValues": {":a": author_id}, "ConsistentRead": True}
+        while True:
+            page = self.posts.scan(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # ---- feed projection ---------------------------------------------------------------
     def put_feed_entry(self, post: Mapping[str, Any]) -> None:

@@ -3,9 +3,11 @@ restricted tables.
 
 * posts INSERT/MODIFY → upsert the public feed entry (postId, text, createdAt; never the
   author id); posts REMOVE → delete the feed entry.
-* restricted PROFILE REMOVE (erasure) → mark the pseudonymous author id erased (a hash of it,
-  expiring after a day) and delete every post of it (GSI ``byAuthor``); their REMOVE records then
-  clear the feed. A post whose INSERT arrives after the mark (the index lagged behind a post
+* restricted ERASURE-JOB INSERT, in the region that started the erasure → run the erasure job
+  once (appx_common.erasure): it marks the pseudonymous author id erased and deletes tokens,
+  idempotency records, posts and feed entries. A job this attempt does not finish, or whose
+  stream batch is discarded after its retries, is resumed by the sweeper (worker on a schedule).
+* A post whose INSERT arrives after its author was marked erased (the index lagged behind a post
   written in the same instant) is deleted instead of projected.
 All steps are idempotent, so replicated records arriving in several regions are harmless.
 """
@@ -23,8 +25,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from appx_common import aws
 from appx_common.config import RegionConfig
 from appx_common.entry import expose, lazy_handler
+from appx_common.erasure import ErasureJobs, is_job_key
 from appx_common.logs import AppLogger
-from appx_common.store import PROFILE, Store
+from appx_common.store import Store
+from appx_common.subjects import subject_refs_from_spec
 
 
 def table_of(arn: str | None) -> str:
@@ -36,7 +40,10 @@ def table_of(arn: str | None) -> str:
 class StreamApp:
     def __init__(self, env: Mapping[str, str], **overrides: Any):
         self.cfg = RegionConfig.from_env(env, "appx-stream")
-        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), overrides.get("clock", time.time))
+        kms = overrides.get("kms")
+        refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, lambda: kms or aws.client("kms", self.cfg))
+        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), refs, overrides.get("clock", time.time))
+        self.jobs = ErasureJobs(self.store)
         self.restricted_tables = {z["table"] for z in self.cfg.zones.values()}
         self.log = AppLogger(self.cfg.service, self.cfg.region)
 
@@ -59,12 +66,12 @@ class StreamApp:
                     else:
                         self.store.put_feed_entry(new)
         elif table in self.restricted_tables:
-            if name == "REMOVE":
-                old = ddb.old_image if ddb else {}
-                if old.get("sk") == PROFILE and old.get("authorId"):
-                    self.store.mark_author_erased(old["authorId"])
-                    removed = self.store.erase_posts(old["authorId"])
-                    self.log.info("erasure propagated", posts=removed)
+            new = (ddb.new_image if ddb else None) or {}
+            # Replicas of the job reach every region of the zone: the region that wrote it runs it
+            # now, the sweepers of all of them resume it if this run does not complete it.
+            if name == "INSERT" and is_job_key(new) and new.get("region") == self.cfg.region:
+                outcome = self.jobs.run(new)
+                self.log.info("erasure job attempt", job=str(new["sk"])[:12], complete=outcome["complete"], remaining=outcome["remaining"])
         else:
             self.log.warning("record from an unknown table ignored", table=table)
 

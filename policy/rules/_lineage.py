@@ -37,8 +37,8 @@ def table_layouts() -> dict[str, tuple[str, str | None]]:
 
     layouts = {}
     for zone in residency().zones.values():
-        spec = tables.restricted_table(zone)
-        layouts[spec.name] = (spec.data_class, zone.name)
+        for spec in (tables.restricted_table(zone), tables.subject_keys_table(zone)):
+            layouts[spec.name] = (spec.data_class, zone.name)
     for value in vars(tables).values():
         if isinstance(value, TableSpec):
             layouts.setdefault(value.name, (value.data_class, value.tags.get(ZONE_TAG)))

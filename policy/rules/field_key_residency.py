@@ -1,9 +1,10 @@
-"""Field-encryption keys (the KMS multi-Region RSA key of a zone and its replicas) live only in
-the regions of their zone, so no region outside the zone can decrypt (GDPR Art. 44, Art. 32)."""
+"""Field-encryption keys (the KMS multi-Region RSA key of a zone and its replicas) and subject-key
+wrapping keys (symmetric, multi-Region) live only in the regions of their zone, so no region outside
+the zone can decrypt (GDPR Art. 44, Art. 32)."""
 
 from policy.rules._common import (
-    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, EnforcementLevel, Severity, graph_rule, residency,
-    resource_region, tags_of,
+    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, ZONE_KEY_PURPOSES, EnforcementLevel, Severity, graph_rule,
+    residency, resource_region, tags_of,
 )
 from policy.rules._lineage import copied_identity
 from policy.rules.restricted_residency import zone_problem
@@ -11,7 +12,7 @@ from policy.rules.restricted_residency import zone_problem
 
 def _check(resource):
     if resource.resource_type == KMS_KEY:
-        if tags_of(resource.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION:
+        if tags_of(resource.props).get(PURPOSE_TAG) not in ZONE_KEY_PURPOSES:
             return
         zone, problem = zone_problem(resource.props)
         if problem:

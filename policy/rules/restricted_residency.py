@@ -1,9 +1,10 @@
 """Restricted tables and their replicas stay inside the residency zone named by their
-`residency-zone` tag (GDPR Art. 44; zones come from residency.yaml)."""
+`residency-zone` tag (GDPR Art. 44; zones come from residency.yaml). Subject-key stores stay in the
+zone whose keys they hold, whatever their tags say (components/tables.py)."""
 
 from policy.rules._common import (
-    TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel, Severity, as_list, data_class, graph_rule, read, residency,
-    resource_region, tags_of,
+    KEY_MATERIAL, TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel, Severity, as_list, data_class, graph_rule,
+    holds_subject_keys, read, residency, resource_region, tags_of,
 )
 from policy.rules._lineage import EVENT_SOURCE_MAPPING, copied_identity, copies_data
 
@@ -22,9 +23,12 @@ def zone_problem(props):
 
 
 def _zone_of(resource):
-    """(zone, None) or (None, problem). A copy's zone is derived from its source, an owner table's from
-    its `residency-zone` tag (checked against the table layouts by data-class-propagation)."""
+    """(zone, None) or (None, problem). A copy's zone is derived from its source, a key store's from its name,
+    an owner table's from its `residency-zone` tag (checked against the table layouts by data-class-propagation)."""
     if resource.resource_type == TABLE:
+        key_store_zone = holds_subject_keys(TABLE, resource.props)  # what it holds, whatever its tags
+        if key_store_zone is not None:
+            return key_store_zone, None
         if data_class(resource.props) != "restricted":
             return None, None
         return zone_problem(resource.props)
@@ -35,7 +39,7 @@ def _zone_of(resource):
         return None, ("copies a table that is not in the table layouts (components/tables.py), so its data class "
                       "and residency zone cannot be derived. Fix: add the table's TableSpec to components/tables.py "
                       "and create the copy from the owner's ARN")
-    if identity.data_class != "restricted":
+    if identity.data_class not in ("restricted", KEY_MATERIAL):
         return None, None
     zones = residency().zones
     return zones[identity.zone], None

@@ -19,6 +19,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     s = LocalStack.start("--health-interval", str(HEALTH_INTERVAL_S), "--dns-ttl", str(DNS_TTL_S), "--default-country", "IE",
+                        "--erasure-sweep", "0.5", "--erasure-settle", "1",
                          state_dir=tmp_path_factory.mktemp("local-stack"))
     try:
         yield s

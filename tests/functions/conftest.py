@@ -56,8 +56,10 @@ def keys(tmp_path_factory):
         (directory / f"{zone}.pem").write_bytes(
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         )
+        (directory / f"{zone}.wrap").write_bytes(os.urandom(32))
         pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         out[zone] = {"private": key, "keyId": f"mrk-test{zone}", "publicKeyPem": pub}
+        (directory / f"{zone}.mac").write_bytes(os.urandom(32))  # the zone's subject-reference HMAC key
     return {"dir": directory, "zones": out}
 
 
@@ -73,7 +75,9 @@ def edge_config(keys):
 def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     return {
         "APPX_REGION": region,
-        "APPX_ZONES": json.dumps({z: {"table": f"appx-restricted-{z}", "keyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-test{z}"} for z in ("eu", "de")}),
+        "APPX_ZONES": json.dumps({z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}",
+                                      "keyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-test{z}",
+                                      "wrapKeyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-wrap{z}"} for z in ("eu", "de")}),
         "APPX_POSTS_TABLE": "appx-posts",
         "APPX_FEED_TABLE": "appx-feed",
         "APPX_IDEMPOTENCY_TABLE": "appx-idempotency",
@@ -83,7 +87,7 @@ def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     }
 
 
-TABLES = ("appx-restricted-eu", "appx-restricted-de", "appx-posts", "appx-feed", "appx-idempotency")
+TABLES = ("appx-restricted-eu", "appx-restricted-de", "appx-subject-keys-eu", "appx-subject-keys-de", "appx-posts", "appx-feed", "appx-idempotency")
 
 
 def create_tables(ddb):
@@ -94,6 +98,8 @@ def create_tables(ddb):
     )
     for zone in ("eu", "de"):
         ddb.create_table(TableName=f"appx-restricted-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], StreamSpecification=stream, **pk_sk)
+        ddb.create_table(TableName=f"appx-subject-keys-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
     ddb.create_table(
         TableName="appx-posts",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "authorId", "createdAt")],
@@ -102,7 +108,13 @@ def create_tables(ddb):
         **pk_sk,
     )
     ddb.create_table(TableName="appx-feed", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], **pk_sk)
-    ddb.create_table(TableName="appx-idempotency", AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+    ddb.create_table(
+        TableName="appx-idempotency",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("id", "subject")],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": "bySubject", "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"}, {"AttributeName": "id", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}],
+        BillingMode="PAY_PER_REQUEST",
+    )
 
 
 class Clock:
@@ -140,7 +152,7 @@ class World:
         self.api = modules["api"].make_handler(self.env, dynamodb=self.ddb, sqs=self.sqs, clock=self.clock)
         self.edge = modules["edge"].make_handler({}, config=edge_config)
         self.worker = modules["worker"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-worker"}, dynamodb=self.ddb, clock=self.clock)
-        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, dynamodb=self.ddb)
+        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, dynamodb=self.ddb, clock=self.clock)
         self._iterators: dict[str, str] = {}
 
     # ---- requests ----------------------------------------------------------------------
@@ -190,6 +202,18 @@ class World:
             results.append(out)
         return results
 
+    def sweep(self) -> dict:
+        """The scheduled erasure sweeper (EventBridge → worker)."""
+        return self.worker({"appx": "erasure-sweep"}, None)
+
+    def finish_erasures(self) -> dict:
+        """Streams delivered, then the sweeper once the settle window (and retry delay) passed."""
+        self.pump_streams()
+        self.clock.advance(max(int(self.env.get("APPX_ERASURE_SETTLE_SECONDS", 60)), 60) + 1)
+        out = self.sweep()
+        self.pump_streams()
+        return out
+
     def pump_streams(self, rounds: int = 4) -> None:
         """Deliver new stream records of posts and restricted tables to the stream consumer."""
         for _ in range(rounds):
@@ -227,6 +251,13 @@ class World:
             attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             msgs.append(attrs["Attributes"]["ApproximateNumberOfMessages"])
         return json.dumps(self.all_items(), default=repr) + json.dumps(msgs)
+
+    def edge_seal(self, values: dict, subject: str, zone: str) -> dict:
+        """Fields sealed as the edge seals them (the zone's public key, one wrap)."""
+        from appx_common.envelope import Sealer
+
+        key = self.keys["zones"][zone]
+        return Sealer(zone, key["keyId"], key["private"].public_key()).seal(values, subject)
 
     def signup(self, email="alice@example.org", name="Alice Example", phone="+33 6 12 34 56 78", birth="1990-04-01", country="FR", idem=None):
         body = {"email": email, "name": name, "phone": phone, "birthDate": birth}

@@ -50,4 +50,7 @@ def test_queued_patch_and_erase_apply_once(world):
     world.run_worker()
     world.api.app.breaker.success()
     assert world.request("GET", "/v1/me", token=user["token"]).status == 401
-    assert world.all_items()["appx-restricted-eu"] == []
+    assert world.finish_erasures()["completed"] == 1
+    left = world.all_items()["appx-restricted-eu"]
+    assert [(i["pk"][:7], i["sk"]) for i in left] == [("ERASED#", "TOMBSTONE")], left  # only the tombstone
+    assert user["userId"] not in json.dumps(left, default=str)

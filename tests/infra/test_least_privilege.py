@@ -9,6 +9,8 @@ import pytest
 
 from components.data_key import ALIAS as DATA_KEY_ALIAS
 from components.field_key import alias as field_key_alias
+from components.subject_key import alias as subject_ref_alias
+from components.subject_key_wrapping import alias as wrapping_alias
 from tests.infra.conftest import refers
 from tests.infra.test_event_sources import role_policy_of
 
@@ -16,7 +18,31 @@ GET, QUERY, PUT, UPDATE, DELETE = (f"dynamodb:{a}" for a in ("GetItem", "Query",
 LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 STREAM_READ = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"}
-PROFILE_STORE = {GET, QUERY, PUT, UPDATE, DELETE}
+CONDITION = "dynamodb:ConditionCheckItem"
+PROFILE_WRITES = {CONDITION, QUERY, PUT, UPDATE, DELETE}
+PROFILE_STORE = {GET, *PROFILE_WRITES}
+
+
+def erasure_job(zones: list[str]) -> dict[str, set[str]]:
+    """What an erasure job needs, run by the stream from the restricted stream and by the worker's sweeper."""
+    return {
+        **{f"table:appx-restricted-{z}": {QUERY, UPDATE, DELETE} for z in zones},
+        **{f"table:appx-subject-keys-{z}": {GET, DELETE} for z in zones},
+        "index:appx-idempotency/bySubject": {QUERY},
+        "index:appx-posts/byAuthor": {QUERY},
+        "table:appx-idempotency": {DELETE},
+        "table:appx-posts": {QUERY, DELETE},
+        "table:appx-feed": {"dynamodb:BatchWriteItem", DELETE},
+        **{f"ref-key:{z}": {"kms:GenerateMac"} for z in zones},
+    }
+
+
+def merged(*grants: dict[str, set[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for grant in grants:
+        for label, actions in grant.items():
+            out.setdefault(label, set()).update(actions)
+    return out
 
 
 def expected(function: str, zones: list[str]) -> dict[str, set[str]]:
@@ -25,32 +51,32 @@ def expected(function: str, zones: list[str]) -> dict[str, set[str]]:
         return {
             **common,
             **{f"table:appx-restricted-{z}": PROFILE_STORE for z in zones},
+            **{f"table:appx-subject-keys-{z}": {GET, PUT, DELETE} for z in zones},
             "table:appx-posts": {GET, PUT},
             "index:appx-posts/byAuthor": {QUERY},
             "table:appx-feed": {GET, QUERY},
-            "table:appx-idempotency": {GET, PUT, UPDATE, DELETE},
+            "table:appx-idempotency": {GET, PUT, UPDATE},
             "data-key": {"kms:Decrypt", "kms:GenerateDataKey"},  # environment; producer of the CMK queue
             **{f"field-key:{z}": {"kms:Decrypt", "kms:DescribeKey"} for z in zones},
+            **{f"wrap-key:{z}": {"kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"} for z in zones},
+            **{f"ref-key:{z}": {"kms:GenerateMac"} for z in zones},
             "queue:appx-deferred-writes": {"sqs:SendMessage"},
         }
     if function == "worker":
-        return {
-            **common,
-            **{f"table:appx-restricted-{z}": PROFILE_STORE for z in zones},
+        return merged(common, erasure_job(zones), {
+            **{f"table:appx-restricted-{z}": PROFILE_WRITES for z in zones},
             "table:appx-posts": {PUT},
-            "table:appx-idempotency": {DELETE},
+            **{f"wrap-key:{z}": {"kms:Decrypt"} for z in zones},
             "data-key": {"kms:Decrypt"},  # consumer only: no GenerateDataKey
             "queue:appx-deferred-writes": {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"},
-        }
-    return {  # stream: reads streams, keeps the feed, erases posts; no restricted table
-        **common,
+        })
+    return merged(common, erasure_job(zones), {  # stream: reads streams, keeps the feed, runs erasure jobs
         **{f"stream:{t}": STREAM_READ for t in ["appx-posts", *(f"appx-restricted-{z}" for z in zones)]},
         "table:appx-posts": {GET, PUT, DELETE},
-        "index:appx-posts/byAuthor": {QUERY},
         "table:appx-feed": {PUT, DELETE},
         "data-key": {"kms:Decrypt", "kms:GenerateDataKey"},  # environment; on-failure records into the CMK queue
         "queue:appx-stream-failures": {"sqs:SendMessage"},
-    }
+    })
 
 
 def label(arn: str) -> str:
@@ -76,7 +102,16 @@ def key_labels(statement, region: str) -> list[str] | None:
     if aliases is None:
         return None
     assert statement["Resource"] == [f"arn:aws:kms:{region}:123456789012:key/*"], statement
-    return ["data-key" if a == DATA_KEY_ALIAS else f"field-key:{a.removeprefix('alias/appx-field-')}" for a in aliases]
+    return [ALIAS_LABELS[a] if a in ALIAS_LABELS else _zone_key_label(a) for a in aliases]
+
+
+ALIAS_LABELS = {DATA_KEY_ALIAS: "data-key"}
+ZONE_KEY_ALIASES = {"alias/appx-field-": "field-key", "alias/appx-subject-wrap-": "wrap-key", "alias/appx-subject-ref-": "ref-key"}
+
+
+def _zone_key_label(alias: str) -> str:
+    prefix = next(p for p in ZONE_KEY_ALIASES if alias.startswith(p))
+    return f"{ZONE_KEY_ALIASES[prefix]}:{alias.removeprefix(prefix)}"
 
 
 def granted(run, function: str) -> dict[str, set[str]]:
@@ -102,12 +137,15 @@ def test_every_alias_a_role_names_targets_that_key_in_the_cell(project, mode_cel
     for region, run in mode_cells.items():
         aliases = {a.props["name"]: a for a in run.of_type("aws:kms/alias:Alias")}
         keys = [k for k in run.resources if k.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")]
-        wanted = {DATA_KEY_ALIAS: "data-at-rest",
-                  **{field_key_alias(z.name): z.name for z in project.residency.zones_in(region)}}
-        for name, what in wanted.items():
+        wanted = {DATA_KEY_ALIAS: ("data-at-rest", None)}
+        for zone in project.residency.zones_in(region):
+            wanted[field_key_alias(zone.name)] = ("field-encryption", zone.name)
+            wanted[wrapping_alias(zone.name)] = ("subject-key-wrapping", zone.name)
+            wanted[subject_ref_alias(zone.name)] = ("subject-reference", zone.name)
+        for name, (purpose, zone) in wanted.items():
             alias = aliases[name]
-            (key,) = [k for k in keys if what in ((k.props.get("tags") or {}).get("purpose"),
-                                                  (k.props.get("tags") or {}).get("residency-zone"))]
+            (key,) = [k for k in keys if (k.props.get("tags") or {}).get("purpose") == purpose
+                      and (zone is None or (k.props.get("tags") or {}).get("residency-zone") == zone)]
             assert refers(run, alias, "targetKeyId", alias.props["targetKeyId"], key, "keyId"), (region, name)
 
 

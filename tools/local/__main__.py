@@ -7,6 +7,8 @@
     fault storage-down REGION   DynamoDB of the region answers 503 (API and queue still up)
     fault breaker-open [REGION] force the write path's circuit breaker open (writes queue, 202)
     fault duplicate-delivery [REGION]  the worker's first delete of a message is lost: SQS delivers it twice
+    fault worker-paused [REGION]  the queue's event source mapping is disabled: queued writes wait
+    fault stream-failing [REGION]  the stream function fails every batch (records skipped after its retries)
     fault recover [REGION]      clear every fault (of one region or all)
     status                      print the running stack's state
 """
@@ -33,7 +35,7 @@ def _post(url: str, doc: dict) -> dict:
 def cmd_up(args) -> int:
     opts = Options(port=args.port, state_dir=args.state_dir, time_scale=args.time_scale,
                    health_interval_s=args.health_interval, dns_ttl_s=args.dns_ttl, default_country=args.default_country,
-                   echo_logs=args.verbose)
+                   echo_logs=args.verbose, erasure_sweep_s=args.erasure_sweep, erasure_settle_s=args.erasure_settle)
     if args.cell_base_port:
         opts.cell_ports = {}
     rt = Runtime(REPO_ROOT, opts)
@@ -115,6 +117,8 @@ def main(argv=None) -> int:
     up.add_argument("--health-interval", type=float, default=None, help="seconds between health checks")
     up.add_argument("--dns-ttl", type=float, default=None, help="seconds a Route 53 answer is cached")
     up.add_argument("--default-country", default="IE", help="viewer country when the request has no CloudFront-Viewer-Country")
+    up.add_argument("--erasure-sweep", type=float, default=None, help="seconds between erasure sweeps (default 300 s × time scale)")
+    up.add_argument("--erasure-settle", type=float, default=None, help="seconds an erasure job waits for the indexes (default 60 s × time scale)")
     up.add_argument("--verbose", action="store_true", help="echo the runtime's own log to the console")
     f = sub.add_parser("fault", help="inject or clear a fault in the running stack", parents=[common])
     f.add_argument("action", choices=FAULT_ACTIONS)

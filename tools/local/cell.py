@@ -30,12 +30,15 @@ class FaultState:
         self.storage_down = False
         self.breaker_forced = False
         self.duplicate_delivery = False
+        self.stream_failing = False  # every stream invocation errors (a bad deploy, a poison record)
+        self.worker_paused = False  # the queue's event source mapping is disabled: messages wait
         self.since: float | None = None
 
     def as_dict(self) -> dict:
         return {"down": self.down, "slowMs": self.slow_ms, "replicationCut": self.replication_cut,
                 "storageDown": self.storage_down, "breakerForced": self.breaker_forced,
-                "duplicateDelivery": self.duplicate_delivery, "since": self.since}
+                "duplicateDelivery": self.duplicate_delivery, "streamFailing": self.stream_failing,
+                "workerPaused": self.worker_paused, "since": self.since}
 
 
 class Cell(HttpEndpoint):
@@ -50,6 +53,7 @@ class Cell(HttpEndpoint):
             threading.Thread(target=self._server.serve_forever, name=f"cell-{region}", daemon=True),
             threading.Thread(target=self._worker_loop, name=f"worker-{region}", daemon=True),
             threading.Thread(target=self._stream_loop, name=f"stream-{region}", daemon=True),
+            threading.Thread(target=self._sweep_loop, name=f"erasure-sweep-{region}", daemon=True),
         ]
         self.stream_cursor: dict[str, int] = {}  # table -> next index handed to the replicator
         self.fn_cursor: dict[str, int] = {}  # table -> next index for the stream function
@@ -130,7 +134,7 @@ class Cell(HttpEndpoint):
         queue = self.runtime.queues[self.region]["queueUrl"]
         arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{queue.rsplit('/', 1)[1]}"
         while not self._stop.is_set():
-            if not self.data_plane_up:
+            if not self.data_plane_up or self.faults.worker_paused:
                 self._stop.wait(0.2)
                 continue
             try:
@@ -147,6 +151,10 @@ class Cell(HttpEndpoint):
             self._stop.wait(0.5)
             return
         if not msgs:
+            return
+        if self.faults.worker_paused:  # disabled while this receive waited: nothing was delivered
+            sqs.change_message_visibility_batch(QueueUrl=queue, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0} for i, m in enumerate(msgs)])
             return
         event = {"Records": [_sqs_record(m, arn, self.region) for m in msgs]}
         failed: set[str] = {m["MessageId"] for m in msgs}
@@ -168,6 +176,21 @@ class Cell(HttpEndpoint):
                 sqs.delete_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
             except Exception:
                 pass  # visibility timeout expires; the worker must be idempotent anyway
+
+    # ------------------------------------------------------------------ erasure sweeper (EventBridge schedule)
+    def _sweep_loop(self) -> None:
+        if "erasure-sweep" not in self.handlers:
+            return
+        while not self._stop.wait(self.runtime.erasure_sweep_s):
+            if not self.storage_up:
+                continue
+            try:
+                with functions.running(self.region, "worker"):
+                    self.handlers["erasure-sweep"]({"appx": "erasure-sweep"}, functions.LambdaContext("appx-worker", self.region))
+                self.stats["erasure_sweeps"] += 1
+            except Exception:  # a failed scheduled invocation: the next one retries
+                with functions.running(self.region, "worker"):
+                    traceback.print_exc()
 
     # ------------------------------------------------------------------ streams
     def _stream_loop(self) -> None:
@@ -200,6 +223,8 @@ class Cell(HttpEndpoint):
         batch = [aws.stream_record_event(r, self.region, table) for r in items[start:end]]
         failed_seq: list[str] = []
         try:
+            if self.faults.stream_failing:
+                raise RuntimeError("local fault: the stream function fails")
             with functions.running(self.region, "stream"):
                 result = self.handlers["stream"]({"Records": batch}, functions.LambdaContext("appx-stream", self.region))
             failed_seq = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]

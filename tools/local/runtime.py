@@ -19,18 +19,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from tools.local import aws, functions, keys
 from tools.local.cell import STREAM_RECORD_LIFETIME_S, Cell
 from tools.local.edge import DASHBOARD, Edge
 from tools.local.replication import Replicator
 from tools.local.routing import HealthChecker, Route53
 from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_TABLE, IDEMPOTENCY_TABLE,
-                                  POSTS_TABLE, Topology, load_topology)
+                                  POSTS_TABLE, Topology, load_topology, restricted_table, subject_keys_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
 LOCAL_EXPORT_PAGE_BYTES = 128 * 1024
-FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "recover")
+FAULT_ACTIONS = ("down", "slow", "cut-replication", "storage-down", "breaker-open", "duplicate-delivery", "stream-failing", "worker-paused", "recover")
 
 
 @dataclass
@@ -48,6 +49,10 @@ class Options:
     origin_read_timeout_s: float = 10.0
     default_country: str | None = None
     stream_poll_s: float = 0.1
+    # The erasure sweeper's schedule and windows (components.erasure_windows), times time_scale
+    # unless given.
+    erasure_sweep_s: float | None = None
+    erasure_settle_s: float | None = None
     echo_logs: bool = False
     # name -> factory(env) -> handler; default: functions/<name>/handler.py make_handler
     handler_factories: Mapping[str, Callable] | None = None
@@ -84,6 +89,8 @@ class Runtime:
         self.dns_ttl = o.dns_ttl_s if o.dns_ttl_s is not None else AWS_RECORD_TTL_S * o.time_scale
         self.health_threshold = o.health_threshold or self.topology.health_check_failure_threshold
         self.stream_poll_s = o.stream_poll_s
+        self.erasure_sweep_s = o.erasure_sweep_s if o.erasure_sweep_s is not None else SWEEP_MINUTES * 60 * o.time_scale
+        self.erasure_settle_s = o.erasure_settle_s if o.erasure_settle_s is not None else SETTLE_SECONDS * o.time_scale
         self.state_dir = Path(o.state_dir) if o.state_dir else self.root / ".local-runtime"
         self.cells: dict[str, Cell] = {}
         self.events: list[dict] = []
@@ -143,6 +150,8 @@ class Runtime:
                                                                serialize=functions.API_INVOCATION_LOCK).warm()
                     else:  # one poller per region feeds them: one environment is enough
                         handlers[name] = make()
+                    if name == "worker":  # scheduled invocations get their own environment
+                        handlers["erasure-sweep"] = make()
             self.cells[region] = Cell(self, region, env, handlers, port=o.cell_ports.get(region, 0))
         self.health = HealthChecker(self, self.health_interval, self.health_threshold, o.health_timeout_s)
         self.route53 = Route53(self, self.dns_ttl)
@@ -171,7 +180,9 @@ class Runtime:
             return functions.make(self.root, "edge", {}, config=self.edge_config)
 
     def region_env(self, region: str) -> dict[str, str]:
-        zones = {z.name: {"table": f"appx-restricted-{z.name}", "keyArn": keys.key_arn(region, self.zone_keys[z.name]["keyId"])}
+        zones = {z.name: {"table": restricted_table(z.name), "keysTable": subject_keys_table(z.name),
+                          "keyArn": keys.key_arn(region, self.zone_keys[z.name]["keyId"]),
+                          "wrapKeyArn": keys.key_arn(region, f"wrap-{z.name}")}
                  for z in self.topology.zones_in(region)}
         return {
             "APPX_REGION": region,
@@ -186,6 +197,10 @@ class Runtime:
             # moto needs about a second per Query over 20,000 items: small export pages (two Queries
             # at most) keep every page within the edge's 10 s origin timeout (docs/local-runtime.md).
             "APPX_EXPORT_PAGE_BYTES": str(LOCAL_EXPORT_PAGE_BYTES),
+            "APPX_TOMBSTONE_SECONDS": str(erasure_windows(self.topology.project).tombstone_seconds),
+            # Whole seconds (the functions' contract); at least one.
+            "APPX_ERASURE_SETTLE_SECONDS": str(max(1, round(self.erasure_settle_s))),
+            "APPX_ERASURE_RETRY_SECONDS": str(max(1, round(RETRY_SECONDS * self.erasure_settle_s / SETTLE_SECONDS))),
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -267,11 +282,15 @@ class Runtime:
                     b.force_open()
             elif action == "duplicate-delivery":
                 f.duplicate_delivery = True
+            elif action == "stream-failing":
+                f.stream_failing = True
+            elif action == "worker-paused":
+                f.worker_paused = True
             elif action == "recover":
                 if f.breaker_forced:
                     for b in self._breakers(r):
                         b.success()
-                f.down = f.replication_cut = f.storage_down = f.breaker_forced = f.duplicate_delivery = False
+                f.down = f.replication_cut = f.storage_down = f.breaker_forced = f.duplicate_delivery = f.stream_failing = f.worker_paused = False
                 f.slow_ms = 0
                 self.moto.faults.set(r, False)
                 if region is None:

@@ -80,6 +80,10 @@ def restricted_table(zone: str) -> str:
     return f"appx-restricted-{zone}"
 
 
+def subject_keys_table(zone: str) -> str:
+    return f"appx-subject-keys-{zone}"
+
+
 def load_topology(root: Path) -> Topology:
     project = load_project(root)
     cells = tuple(project.cell_regions)
@@ -88,12 +92,15 @@ def load_topology(root: Path) -> Topology:
     tables: list[TableSpec] = []
     for zone in zones.values():
         tables.append(
-            TableSpec(restricted_table(zone.name), "restricted", (("pk", "HASH"), ("sk", "RANGE")), tuple(zone.regions), True)
+            TableSpec(restricted_table(zone.name), "restricted", (("pk", "HASH"), ("sk", "RANGE")), tuple(zone.regions), True,
+                      ttl_attribute="expiration")
         )
+        # The zone's subject-key store: replicated inside the zone only (no PITR in AWS either).
+        tables.append(TableSpec(subject_keys_table(zone.name), "key-material", (("pk", "HASH"),), tuple(zone.regions), False))
     everywhere = tuple(order)
     tables.append(
         TableSpec(
-            POSTS_TABLE, "personal", (("pk", "HASH"), ("sk", "RANGE")), everywhere, True,
+            POSTS_TABLE, "personal", (("pk", "HASH"), ("sk", "RANGE")), everywhere, True, ttl_attribute="expiration",
             gsis=({"IndexName": "byAuthor", "KeySchema": [{"AttributeName": "authorId", "KeyType": "HASH"},
                                                            {"AttributeName": "createdAt", "KeyType": "RANGE"}],
                    "Projection": {"ProjectionType": "ALL"}},),
@@ -101,7 +108,12 @@ def load_topology(root: Path) -> Topology:
     )
     # The feed is a regional projection (docs/runtime-contract.md): in every cell, not replicated.
     tables.append(TableSpec(FEED_TABLE, "public", (("pk", "HASH"), ("sk", "RANGE")), everywhere, False, replicated=False))
-    tables.append(TableSpec(IDEMPOTENCY_TABLE, "personal", (("id", "HASH"),), everywhere, False, ttl_attribute="expiration"))
+    tables.append(TableSpec(
+        IDEMPOTENCY_TABLE, "personal", (("id", "HASH"),), everywhere, False, ttl_attribute="expiration",
+        gsis=({"IndexName": "bySubject", "KeySchema": [{"AttributeName": "subject", "KeyType": "HASH"},
+                                                        {"AttributeName": "id", "KeyType": "RANGE"}],
+               "Projection": {"ProjectionType": "ALL"}},),
+    ))
 
     global_stacks = [s for s in project.stacks.values() if s.role == "global"]
     threshold = edge_config(project, global_stacks[0]).settings.health_check_failure_threshold if global_stacks else 3
