@@ -3,23 +3,12 @@ replica region adds a `TableReplica` encrypted with its own regional CMK."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    name: str
-    data_class: str  # restricted | personal | public
-    hash_key: str
-    range_key: str | None = None
-    # (index name, hash key, range key) - all string attributes
-    indexes: tuple[tuple[str, str, str], ...] = ()
-    stream: bool = False
-    ttl_attribute: str | None = None
-    tags: dict = field(default_factory=dict)
+from components.tables import TableSpec
 
 
 @dataclass
@@ -70,7 +59,7 @@ class GlobalTable(pulumi.ComponentResource):
                 server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(enabled=True, kms_key_arn=args.data_key_arn),
                 point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(
                     enabled=True, recovery_period_in_days=args.pitr_recovery_period_days
-                ),
+                ) if spec.point_in_time_recovery else aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=False),
                 deletion_protection_enabled=True,
                 # Replicas need NEW_AND_OLD_IMAGES; so do the feed projection and erasure propagation.
                 stream_enabled=True if streamed else None,
@@ -86,7 +75,7 @@ class GlobalTable(pulumi.ComponentResource):
                 name,
                 global_table_arn=args.owner_table_arn,
                 kms_key_arn=args.data_key_arn,
-                point_in_time_recovery=True,
+                point_in_time_recovery=spec.point_in_time_recovery,
                 deletion_protection_enabled=True,
                 tags=tags,
                 opts=child,

@@ -1,7 +1,8 @@
 """A regional cell: everything one EU region runs for Application X.
 
 One `RegionalCell` per cell stack. For every residency zone that lists its region it holds the
-zone's restricted table (or replica) and field-encryption key (or replica); it also holds
+zone's restricted table, subject-key store, field-encryption key and subject-key wrapping key
+(or their replicas); it also holds
 replicas of the EU-wide tables, its own feed projection, the deferred-write queue, the three
 functions, the HTTP API and the alarms. Owners of shared tables and keys are other cells,
 whose outputs arrive through `owners` (StackReferences built by the program).
@@ -24,10 +25,11 @@ from components.data_key import DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
 from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from components.field_key import FieldKeyArgs, ZoneFieldKey
-from components.global_table import GlobalTable, GlobalTableArgs, TableSpec
+from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
 from components.subject_key import SubjectKeyArgs, ZoneSubjectKey
-from components.tables import FEED, IDEMPOTENCY, POSTS, restricted_table
+from components.subject_key_wrapping import SubjectKeyWrappingArgs, ZoneSubjectKeyWrapping
+from components.tables import FEED, IDEMPOTENCY, POSTS, TableSpec, restricted_table, subject_keys_table
 
 READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
 WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem")
@@ -70,23 +72,32 @@ class RegionalCell(pulumi.ComponentResource):
 
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
+        key_stores: list[GlobalTable] = []
         field_keys: list[ZoneFieldKey] = []
         subject_keys: list[ZoneSubjectKey] = []
+        wrapping_keys: list[ZoneSubjectKeyWrapping] = []
         replication: list[tuple[str, str]] = []
         for zone in config.zones:
-            spec = restricted_table(zone)
+            spec, keys_spec = restricted_table(zone), subject_keys_table(zone)
             store = table(spec, zone.home_region, zone.regions, "zones", zone.name, "tableArn")
+            key_store = table(keys_spec, zone.home_region, zone.regions, "zones", zone.name, "keysTableArn")
             primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
             key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
             subject_key = ZoneSubjectKey(
                 f"{name}-subject-key-{zone.name}", SubjectKeyArgs(zone, owned(zone.home_region, "zones", zone.name, "macKeyArn")), child
             )
+            wrapping = ZoneSubjectKeyWrapping(
+                f"{name}-subject-key-wrapping-{zone.name}",
+                SubjectKeyWrappingArgs(zone, owned(zone.home_region, "zones", zone.name, "wrapKeyArn")), child,
+            )
             restricted.append(store)
+            key_stores.append(key_store)
             field_keys.append(key)
             subject_keys.append(subject_key)
-            replication += [(spec.name, other) for other in zone.regions if other != region]
-            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "fieldKeyArn": key.arn, "fieldKeyId": key.key_id,
-                                "macKeyArn": subject_key.arn}
+            wrapping_keys.append(wrapping)
+            replication += [(t.name, other) for t in (spec, keys_spec) for other in zone.regions if other != region]
+            zones[zone.name] = {"table": store.name, "tableArn": store.arn, "keysTable": key_store.name, "keysTableArn": key_store.arn,
+                                "fieldKeyArn": key.arn, "fieldKeyId": key.key_id, "wrapKeyArn": wrapping.arn, "macKeyArn": subject_key.arn}
             if key.public_key_pem is not None:
                 zones[zone.name]["publicKeyPem"] = key.public_key_pem
 
@@ -113,7 +124,9 @@ class RegionalCell(pulumi.ComponentResource):
         environment = {
             "APPX_REGION": region,
             "APPX_ZONES": pulumi.Output.all(
-                **{z: pulumi.Output.all(table=v["table"], keyArn=v["fieldKeyArn"], macKeyArn=v["macKeyArn"]) for z, v in zones.items()}
+                **{z: pulumi.Output.all(table=v["table"], keysTable=v["keysTable"], keyArn=v["fieldKeyArn"], wrapKeyArn=v["wrapKeyArn"],
+                                        macKeyArn=v["macKeyArn"])
+                   for z, v in zones.items()}
             ).apply(json.dumps),
             "APPX_POSTS_TABLE": POSTS.name,
             "APPX_FEED_TABLE": FEED.name,
@@ -132,6 +145,10 @@ class RegionalCell(pulumi.ComponentResource):
         field_key_arns = tuple(k.arn for k in field_keys)
         # Derives the subject-reference HMAC key (tombstones); every regional function needs it.
         subject_key_grant = Grant(("kms:GenerateMac",), tuple(k.arn for k in subject_keys), {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}})
+        key_store_arns = tuple(t.arn for t in key_stores)
+        wrapping_key_arns = tuple(k.arn for k in wrapping_keys)
+        # Subject keys: only with the context the functions use (docs/token-format.md).
+        subject_key_context = {"StringEquals": {"kms:EncryptionContext:appx:purpose": "subject-key"}}
 
         def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = (), schedules: list[Schedule] = ()) -> CellFunction:
             return CellFunction(
@@ -160,11 +177,17 @@ class RegionalCell(pulumi.ComponentResource):
             *write_grants,
             # Only the decryption the envelope format uses; DescribeKey backs the deep /health.
             Grant(("kms:Decrypt",), field_key_arns, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}}),
-            Grant(("kms:DescribeKey",), field_key_arns),
+            Grant(("kms:DescribeKey",), field_key_arns + wrapping_key_arns),
+            # Create a subject's key at sign-up, read it on use, delete it to erase (shred).
+            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"), key_store_arns),
+            Grant(("kms:GenerateDataKey", "kms:Decrypt"), wrapping_key_arns, subject_key_context),
             Grant(("sqs:SendMessage", "sqs:GetQueueAttributes"), (queue.arn,)),
         ], concurrency.api)
         worker = function("worker", [
             *write_grants,
+            # Open queued writes (sealed under the subject key); a queued erasure shreds the key.
+            Grant(("dynamodb:GetItem", "dynamodb:DeleteItem"), key_store_arns),
+            Grant(("kms:Decrypt",), wrapping_key_arns, subject_key_context),
             Grant(("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"), (queue.arn,)),
         ], concurrency.worker, [EventSource(queue.arn, batch_size=10)],
             [Schedule("erasure-sweep", f"rate({SWEEP_MINUTES} minutes)", {"appx": "erasure-sweep"})])
@@ -173,6 +196,8 @@ class RegionalCell(pulumi.ComponentResource):
             Grant(STREAM_READ, tuple(stream_sources)),
             Grant(READ + WRITE, restricted_arns + posts_arns + idempotency_arns + (feed.arn,)),
             subject_key_grant,
+            # The erasure job it runs shreds the subject key again and verifies it gone.
+            Grant(("dynamodb:GetItem", "dynamodb:DeleteItem"), key_store_arns),
         ], concurrency.stream, [EventSource(arn, batch_size=100, starting_position="LATEST", max_retries=5) for arn in stream_sources])
 
         domain = project.settings.domain

@@ -174,6 +174,35 @@ def m_drop_zone_key(rs):
     return find(rs, "aws:dynamodb/tableReplica:TableReplica", tag("data-class", "restricted")).name
 
 
+def key_store(r: Resource) -> bool:
+    name = r.props.get("name") or str(r.props.get("globalTableArn", "")).rsplit("/", 1)[-1]
+    return name.startswith("appx-subject-keys-")
+
+
+def m_key_store_backed_up(rs):
+    t = find(rs, "aws:dynamodb/table:Table", key_store)
+    t.props["pointInTimeRecovery"] = {"enabled": True, "recoveryPeriodInDays": 7}
+    return t.name
+
+
+def m_key_store_labelled_personal(rs):
+    t = find(rs, "aws:dynamodb/tableReplica:TableReplica", key_store)
+    t.props["tags"] = {**t.props["tags"], "data-class": "personal"}
+    return t.name
+
+
+def m_key_store_replica_outside_zone(rs):
+    t = find(rs, "aws:dynamodb/tableReplica:TableReplica", key_store)
+    t.props["region"] = "eu-north-1"
+    return t.name
+
+
+def m_wrapping_key_replica_outside_zone(rs):
+    k = find(rs, "aws:kms/replicaKey:ReplicaKey", tag("purpose", "subject-key-wrapping"))
+    k.props["region"] = "eu-south-1"
+    return k.name
+
+
 def m_key_rotation_off(rs):
     k = find(rs, "aws:kms/key:Key", tag("purpose", "data-at-rest"))
     k.props["enableKeyRotation"] = False
@@ -329,6 +358,10 @@ MUTATIONS = [
     Mutation("restricted-data-residency", CELL, "restricted TableReplica moved to eu-north-1 (EU, outside zone)", m_restricted_replica_outside_zone),
     Mutation("restricted-data-residency", HOME, "restricted table gets an inline replica in eu-west-2", m_restricted_inline_replica_eu_west_2),
     Mutation("field-key-residency", CELL, "field-key replica moved to eu-south-1", m_field_key_replica_outside_zone),
+    Mutation("field-key-residency", CELL, "subject-key wrapping replica moved to eu-south-1", m_wrapping_key_replica_outside_zone),
+    Mutation("dynamodb-pitr", HOME, "subject-key store backed up (PITR on)", m_key_store_backed_up),
+    Mutation("data-classification", CELL, "subject-key store replica labelled personal", m_key_store_labelled_personal),
+    Mutation("restricted-data-residency", CELL, "subject-key store replica moved to eu-north-1", m_key_store_replica_outside_zone),
     Mutation("table-replicas-in-eu", HOME, "personal table gets an inline replica in us-east-1", m_posts_replica_us),
     Mutation("edge-carve-out-wired", GLOBAL, "stray us-east-1 certificate not used by CloudFront", m_stray_us_east_1_cert),
     Mutation("data-classification", CELL, "queue loses its data-class tag", m_queue_unclassified),

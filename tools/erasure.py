@@ -34,7 +34,7 @@ def _no_key(zone: str) -> bytes:
 
 
 def jobs_for(region: str, zones: list[str], dynamodb) -> ErasureJobs:
-    cfg = RegionConfig(region=region, zones={z: {"table": f"appx-restricted-{z}"} for z in zones})
+    cfg = RegionConfig(region=region, zones={z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}"} for z in zones})
     return ErasureJobs(Store(cfg, dynamodb, SubjectRefs(_no_key)))
 
 

@@ -27,9 +27,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from appx_common import aws, ids
 from appx_common.config import RegionConfig
 from appx_common.entry import expose, lazy_handler
-from appx_common.envelope import EnvelopeError, open_fields, parse_token
+from appx_common.envelope import EnvelopeError, open_fields, open_for_subject, parse_token, seal_for_subject, subject_token_version
 from appx_common.idempotency import Claim, Idempotency
 from appx_common.keys import CachingKeyProvider, KeyUnavailable, key_provider_from_spec
+from appx_common.subject_keys import SubjectKey, SubjectKeys, reply_field, seal_queued
 from appx_common.logs import AppLogger
 from appx_common.json_body import JSON, parse_json_object
 from appx_common.problems import CONTENT_TYPE as PROBLEM_JSON
@@ -75,6 +76,7 @@ class ApiApp:
         self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.refs, self.clock)
         inner = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
+        self.subject_keys = SubjectKeys(self.store.subject_keys, self.keys, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
         self.idem = Idempotency(self.store.idempotency, self.clock)
         self.post_cache = TTLCache(1024, POST_CACHE_SECONDS, self.clock)
@@ -98,7 +100,7 @@ class ApiApp:
         return self._sqs
 
     def __call__(self, event: dict, context: object = None) -> dict:
-        before = self.keys.unwrap_calls
+        before, before_subject = self.keys.unwrap_calls, self.subject_keys.unwrap_calls + self.subject_keys.generate_calls
         head = _method(event) == "HEAD"
         if head:  # HEAD is GET without the body (CloudFront sends HEADs of cached routes too)
             event = {**event, "requestContext": {**event["requestContext"], "http": {**event["requestContext"]["http"], "method": "GET"}}}
@@ -106,9 +108,12 @@ class ApiApp:
         if head:
             response = {**response, "body": "", "isBase64Encoded": False}
         unwraps = self.keys.unwrap_calls - before
-        if unwraps:
+        subject_calls = self.subject_keys.unwrap_calls + self.subject_keys.generate_calls - before_subject
+        if unwraps:  # asymmetric (RSA) KMS operations
             self.metrics.add_metric(name="KeyUnwrapCalls", unit=MetricUnit.Count, value=unwraps)
-        if unwraps or self._dropped:
+        if subject_calls:  # symmetric KMS operations on subject keys
+            self.metrics.add_metric(name="SubjectKeyCalls", unit=MetricUnit.Count, value=subject_calls)
+        if unwraps or subject_calls or self._dropped:
             self.metrics.flush_metrics()
             self._dropped = 0
         return response
@@ -154,6 +159,35 @@ class ApiApp:
 
     def json_body(self) -> dict:
         return parse_json_object(self.raw_body(), self.header("content-type"), MAX_BODY_BYTES)
+
+    def subject_key(self, zone: str, subject: str, create: bool = False) -> SubjectKey | None:
+        """The subject's key (created at sign-up), or None once it was shredded."""
+        try:
+            if create:
+                return self.read(lambda: self.subject_keys.create(zone, subject, self.clock()))
+            return self.read(lambda: self.subject_keys.get(zone, subject))
+        except KeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
+        except EnvelopeError:
+            self.log.error("subject key failed to unwrap", subject=ids.subject_ref(subject))
+            raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
+
+    def owner_key(self, zone: str, subject: str) -> SubjectKey:
+        key = self.subject_key(zone, subject)
+        if key is None:  # erased a moment ago; the profile's deletion is on its way
+            raise Problem(401, "unauthorized", "this account has been erased", {"WWW-Authenticate": 'Bearer realm="appx"'})
+        return key
+
+    def reseal(self, tokens: Mapping[str, str], key: SubjectKey) -> dict[str, str]:
+        """The write path's only asymmetric step: open the edge's fields (one RSA unwrap for the
+        request, as every field shares its wrapped data key) and seal them under the subject key."""
+        try:
+            plain = open_fields(tokens, sorted(tokens), key.subject, key.zone, self.keys.unwrap)
+        except KeyUnavailable:
+            raise unavailable("the residency zone's key cannot be reached") from None
+        except EnvelopeError:
+            raise Problem(422, "field-not-authentic", "an encrypted field failed authentication") from None
+        return {f: seal_for_subject(key.material, f, key.zone, key.subject, key.version, v) for f, v in plain.items()}
 
     def check_token(self, field: str, value: object, zone: str) -> str:
         try:
@@ -204,15 +238,23 @@ class ApiApp:
     def enqueue(self, op: dict) -> None:
         if not self.cfg.queue_url:
             raise unavailable("writes cannot be accepted right now")
+        message = {**op, "queued": True}
+        if op["op"] != "eraseUser":  # the subject's writes wait in SQS (and the DLQ) sealed
+            key = self.subject_key(op["zone"], op["userId"])
+            if key is None:
+                raise Problem(401, "unauthorized", "this account has been erased", {"WWW-Authenticate": 'Bearer realm="appx"'})
+            message = seal_queued(key, message)
         try:
-            self.sqs.send_message(QueueUrl=self.cfg.queue_url, MessageBody=json.dumps({**op, "queued": True}))
+            self.sqs.send_message(QueueUrl=self.cfg.queue_url, MessageBody=json.dumps(message))
         except (ClientError, BotoCoreError) as exc:
             self.log.error("queue fallback failed", op=op["op"], requestId=op["requestId"], error=exc.__class__.__name__)
             raise unavailable("writes cannot be accepted right now") from None
         self.log.info("write queued", op=op["op"], requestId=op["requestId"])
 
-    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], zone: str, subject: str) -> Response:
-        """``subject`` is the user the request writes for: its records are found by it at erasure."""
+    def idempotent(self, route: str, scope: str, fingerprint: str, work: Callable[[Claim | None], tuple[int, dict, dict]], zone: str, subject: str,
+                   credential_reply: bool = False) -> Response:
+        """``subject`` is the user the request writes for: its records are found by it at erasure.
+        ``credential_reply``: the reply holds a credential; ``work`` stores it in the zone."""
         key = self.header("idempotency-key")
         claim = None
         if key is not None:
@@ -227,8 +269,8 @@ class ApiApp:
                     raise throttled() from None
                 self.log.warning("idempotency store unavailable", code=aws.error_code(exc))
             if claim and claim.replay is not None:
-                r = claim.replay
-                return Response(r["status"], JSON, json.dumps(r["body"]), {**r.get("headers", {}), "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
+                status, body, headers = self.replayed(claim, zone, subject, credential_reply)
+                return Response(status, JSON, json.dumps(body), {**headers, "Idempotent-Replayed": "true", "Cache-Control": "no-store"})
         try:
             status, body, headers = work(claim)
         except BaseException:
@@ -240,10 +282,39 @@ class ApiApp:
             raise
         if claim:
             try:
-                self.idem.complete(claim, {"status": status, "body": body, "headers": headers})
+                self.idem.complete(claim, self.stored_reply(claim, status, body, headers, zone, subject, credential_reply))
             except (ClientError, BotoCoreError) as exc:
                 self.log.warning("idempotency record not completed", code=aws.error_code(exc))
         return Response(status, JSON, json.dumps(body), {**headers, "Cache-Control": "no-store"})
+
+    def stored_reply(self, claim: Claim, status: int, body: dict, headers: dict, zone: str, subject: str, credential_reply: bool) -> dict:
+        """What the EU-wide idempotency record keeps: never a readable body. A reply is sealed
+        under the subject's key; a sign-up's reply (it holds the new bearer token) stays in the
+        zone's restricted table, written with the account, and the record keeps only the zone."""
+        if credential_reply:
+            return {"replyZone": zone}
+        key = self.owner_key(zone, subject)
+        sealed = seal_for_subject(key.material, reply_field(claim.record_id), key.zone, key.subject, key.version, body)
+        return {"status": status, "headers": headers, "sealedBody": sealed}
+
+    def replayed(self, claim: Claim, zone: str, subject: str, credential_reply: bool) -> tuple[int, dict, dict]:
+        stored = claim.replay or {}
+        try:
+            if not credential_reply:
+                key = self.owner_key(zone, subject)
+                body = open_for_subject(stored["sealedBody"], key.material, reply_field(claim.record_id), key.zone, key.subject, key.version)
+                return stored["status"], body, stored.get("headers", {})
+            zone = stored["replyZone"]
+            if zone not in self.cfg.zones:
+                raise Problem(421, "zone-not-served", f"zone {zone} is not served by this origin")
+            item = self.read(lambda: self.store.get_reply(zone, claim.record_id))
+            key = self.subject_key(zone, item["userId"]) if item else None
+            if key is None:  # the queued sign-up is not applied yet (or the account was erased)
+                raise Problem(409, "request-in-progress", "the request with this Idempotency-Key has not completed", {"Retry-After": "1"})
+            body = open_for_subject(item["reply"], key.material, reply_field(claim.record_id), zone, key.subject, key.version)
+            return 201, body, {"Location": "/v1/me"}
+        except (KeyError, TypeError, EnvelopeError):
+            raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
 
     def authenticate(self) -> Principal:
         scheme, _, token = (self.header("authorization") or "").partition(" ")
@@ -268,10 +339,12 @@ class ApiApp:
         return Principal(user_id, zone, profile, tokens)
 
     def decrypt_profile(self, p: Principal) -> dict:
+        """Symmetric only: the subject key (cached, or one KMS Decrypt when cold)."""
+        fields = p.profile.get("fields", {})
+        key = self.owner_key(p.zone, p.user_id)
         try:
-            return open_fields(p.profile.get("fields", {}), RESTRICTED_FIELDS, p.user_id, p.zone, self.keys.unwrap)
-        except KeyUnavailable:
-            raise unavailable("the residency zone's key cannot be reached") from None
+            return {f: open_for_subject(fields[f], key.material, f, p.zone, p.user_id, subject_token_version(fields[f]))
+                    for f in RESTRICTED_FIELDS if f in fields}
         except EnvelopeError:
             self.log.error("stored field failed authentication", subject=ids.subject_ref(p.user_id))
             raise Problem(500, "stored-data-integrity", "stored data failed an integrity check") from None
@@ -343,21 +416,26 @@ class ApiApp:
             fingerprint = _fingerprint(zone, sorted(fields), locale, self.header(DIGEST_HEADER) or "")
 
             def work(claim: Claim | None):
+                key = self.subject_key(zone, subject, create=True)
+                sealed = self.reseal(fields, key)
                 token, token_hash = ids.new_bearer(subject)
                 now = self.clock()
                 request_id = ids.new_request_id()
-                profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": fields, "createdAt": iso(now), "updatedAtUs": 0}
+                profile = {"userId": subject, "zone": zone, "authorId": ids.new_author_id(), "fields": sealed, "createdAt": iso(now), "updatedAtUs": 0}
                 if locale:
                     profile["locale"] = locale
                 op = {"op": "createUser", "requestId": request_id, "zone": zone, "userId": subject, "tokenHash": token_hash, "profile": profile}
-                state = self.write(op)
                 out = {"userId": subject, "zone": zone, "token": token, "createdAt": profile["createdAt"]}
+                if claim:  # the reply holds a credential: kept in the zone, sealed, with the account
+                    op["reply"] = {"recordId": claim.record_id, "expiration": claim.expiration,
+                                   "sealed": seal_for_subject(key.material, reply_field(claim.record_id), zone, subject, key.version, out)}
+                state = self.write(op)
                 self.log.info("user signed up", subject=ids.subject_ref(subject), zone=zone, requestId=request_id, state=state)
                 if state == "queued":
                     return 202, {**out, "requestId": request_id, "status": "queued"}, {}
                 return 201, out, {"Location": "/v1/me"}
 
-            return self.idempotent("POST /v1/users", "signup", fingerprint, work, zone, subject)
+            return self.idempotent("POST /v1/users", "signup", fingerprint, work, zone, subject, credential_reply=True)
 
         @r.get("/v1/me")
         def get_me():
@@ -375,7 +453,7 @@ class ApiApp:
                 raise Problem(422, "unknown-field", f"unknown field(s): {', '.join(unknown)}", fields=unknown)
             if not body:
                 raise Problem(422, "empty-update", "nothing to change")
-            sets, removes = {}, []
+            tokens, removes = {}, []
             for f in RESTRICTED_FIELDS:
                 if f not in body:
                     continue
@@ -384,17 +462,19 @@ class ApiApp:
                         raise Problem(422, "required-field", f"{f} cannot be removed", field=f)
                     removes.append(f)
                 else:
-                    sets[f] = self.check_token(f, body[f], p.zone)
-            op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": sets, "remove": removes}
+                    tokens[f] = self.check_token(f, body[f], p.zone)
+            op = {"op": "updateProfile", "zone": p.zone, "userId": p.user_id, "set": {}, "remove": removes}
             if "locale" in body:
                 op["locale"] = None if body["locale"] is None else self.check_locale(body["locale"])
-            fingerprint = _fingerprint(p.zone, sorted(sets), removes, op.get("locale", "-"), self.header(DIGEST_HEADER) or "")
+            fingerprint = _fingerprint(p.zone, sorted(tokens), removes, op.get("locale", "-"), self.header(DIGEST_HEADER) or "")
 
             def work(_claim):
+                if tokens:
+                    op["set"] = self.reseal(tokens, self.owner_key(p.zone, p.user_id))
                 now = self.clock()
                 op.update(requestId=ids.new_request_id(), atUs=int(now * 1_000_000))
                 state = self.write(op)
-                out = {"userId": p.user_id, "updated": sorted([*sets, *removes, *(["locale"] if "locale" in op else [])]), "updatedAt": iso(now)}
+                out = {"userId": p.user_id, "updated": sorted([*tokens, *removes, *(["locale"] if "locale" in op else [])]), "updatedAt": iso(now)}
                 self.log.info("profile rectified", subject=ids.subject_ref(p.user_id), fields=out["updated"], state=state)
                 if state == "queued":
                     return 202, {**out, "requestId": op["requestId"], "status": "queued"}, {}
@@ -405,8 +485,13 @@ class ApiApp:
         @r.delete("/v1/me")
         def delete_me():
             p = self.authenticate()
-            # Constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
+            # Crypto-shredding first, outside the breaker: from here on no copy of the subject's
+            # data (replicas, backups, streams, queues) can be opened, even if the rest is queued.
+            self.read(lambda: self.store.shred_subject(p.zone, p.user_id))
+            # Then constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
             op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "authorId": p.profile["authorId"]}
+            if p.profile.get("replyRef"):
+                op["replyRef"] = p.profile["replyRef"]
             state = self.write(op)
             self.post_cache.clear()
             self.feed_cache.clear()

@@ -39,6 +39,9 @@ class RegionConfig:
     def restricted_table(self, zone: str) -> str:
         return self.zones[zone]["table"]
 
+    def subject_keys_table(self, zone: str) -> str:
+        return self.zones[zone]["keysTable"]
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], service: str) -> RegionConfig:
         region = env.get("APPX_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
@@ -48,8 +51,8 @@ class RegionConfig:
             zones = json.loads(env.get("APPX_ZONES", "{}"))
         except ValueError:
             raise EnvError("APPX_ZONES is not JSON") from None
-        if not isinstance(zones, dict) or not all(isinstance(z, dict) and "table" in z for z in zones.values()):
-            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keyArn": ...}}')
+        if not isinstance(zones, dict) or not all(isinstance(z, dict) and {"table", "keysTable"} <= set(z) for z in zones.values()):
+            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keysTable": ..., "keyArn": ..., "wrapKeyArn": ...}}')
         return cls(
             region=region,
             zones=zones,

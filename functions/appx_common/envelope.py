@@ -144,3 +144,50 @@ def open_token(text: object, field: str, subject: str, zone: str, unwrap: Unwrap
 
 def open_fields(tokens: Mapping[str, object], fields: Iterable[str], subject: str, zone: str, unwrap: Unwrap) -> dict[str, Any]:
     return {f: open_token(tokens[f], f, subject, zone, unwrap) for f in fields if f in tokens}
+
+
+# ---- fields at rest: sealed under the subject's own key (docs/token-format.md §2) ------------------
+SUBJECT_VERSION = "appxsk1"
+_KEY_VERSION = re.compile(r"^[1-9][0-9]{0,5}$")
+
+
+def subject_aad(field: str, zone: str, subject: str, key_version: int) -> bytes:
+    return json.dumps([SUBJECT_VERSION, field, zone, subject, key_version], separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def seal_for_subject(key: bytes, field: str, zone: str, subject: str, key_version: int, value: Any) -> str:
+    """AES-256-GCM under the subject key; the AAD binds field, zone, subject and key version."""
+    if len(key) != DATA_KEY_BYTES:
+        raise EnvelopeError("bad subject key")
+    nonce = os.urandom(NONCE_BYTES)
+    plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    ct = AESGCM(key).encrypt(nonce, plaintext, subject_aad(field, zone, subject, key_version))
+    return ".".join((SUBJECT_VERSION, zone, str(key_version), b64u_encode(nonce), b64u_encode(ct)))
+
+
+def subject_token_version(text: object) -> int:
+    """The key version a subject-sealed value names (so the reader picks that key)."""
+    if not isinstance(text, str) or len(text) > MAX_TOKEN_CHARS:
+        raise EnvelopeError("not a subject token")
+    parts = text.split(".")
+    if len(parts) != 5 or parts[0] != SUBJECT_VERSION or not _KEY_VERSION.match(parts[2]):
+        raise EnvelopeError("not a subject token")
+    return int(parts[2])
+
+
+def open_for_subject(text: object, key: bytes, field: str, zone: str, subject: str, key_version: int) -> Any:
+    version = subject_token_version(text)
+    _, token_zone, _, nonce_text, ct_text = text.split(".")  # type: ignore[union-attr]
+    if token_zone != zone or version != key_version:
+        raise EnvelopeError("sealed for another zone or key version")
+    nonce, ct = b64u_decode(nonce_text), b64u_decode(ct_text)
+    if len(nonce) != NONCE_BYTES or len(ct) < 16 or len(key) != DATA_KEY_BYTES:
+        raise EnvelopeError("bad token lengths")
+    try:
+        plaintext = AESGCM(key).decrypt(nonce, ct, subject_aad(field, zone, subject, key_version))
+    except InvalidTag:
+        raise EnvelopeError("authentication failed") from None
+    try:
+        return json.loads(plaintext.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise EnvelopeError("bad plaintext") from None

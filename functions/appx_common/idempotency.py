@@ -3,10 +3,15 @@
 Why not Powertools' idempotency utility: it keys records by a hash of the payload and stores the
 response in clear. Here the edge re-encrypts restricted fields with a fresh data key on every
 attempt (so a retried payload never hashes the same), and the sign-up response carries a bearer
-token that must not be stored in clear. So records are keyed by the Idempotency-Key header
-(scoped by route and subject) and the stored response is AES-256-GCM encrypted under a key
-derived (HKDF-SHA256) from the Idempotency-Key itself: only a client that knows the key can
-replay it. A record whose request failed is deleted (a rejected request stores nothing).
+token. So records are keyed by the Idempotency-Key header (scoped by route and subject). What the
+caller stores never holds a readable reply body (the API seals it under the subject's key, and a
+sign-up's reply lives only in the zone's restricted table); as a second layer the stored record
+is AES-256-GCM encrypted under a key derived (HKDF-SHA256) from the Idempotency-Key. A record
+whose request failed is deleted (a rejected request stores nothing).
+
+Accepted keys (docs/api/operations.md): 22-128 characters of the base64url alphabet
+``A-Z a-z 0-9 - _`` with at least 8 distinct characters, e.g. a UUID or 16+ random bytes in
+base64url. Shorter or low-variety keys ("signup-4711", "aaaa…") are refused with a 400.
 
 Each record carries ``subject``, the keyed reference of the user it belongs to
 (``subjects.SubjectRefs``), and the table's GSI ``bySubject`` finds them at erasure time: the
@@ -32,7 +37,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from appx_common.problems import Problem
 
-KEY_PATTERN = re.compile(r"^[A-Za-z0-9_\-:.]{8,128}$")
+KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
+MIN_DISTINCT_CHARS = 8
 COMPLETED, IN_PROGRESS = "COMPLETED", "INPROGRESS"
 
 
@@ -40,8 +46,16 @@ COMPLETED, IN_PROGRESS = "COMPLETED", "INPROGRESS"
 class Claim:
     record_id: str
     key: str
+    expiration: int = 0
     replay: dict | None = None
     subject: str | None = None  # the record's subject reference (for a replay: of the first request)
+
+
+def check_key(key: str) -> None:
+    if not KEY_PATTERN.match(key):
+        raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 22-128 characters of A-Z a-z 0-9 - _ (e.g. a UUID)", reason="format")
+    if len(set(key)) < MIN_DISTINCT_CHARS:
+        raise Problem(400, "bad-idempotency-key", f"Idempotency-Key must contain at least {MIN_DISTINCT_CHARS} distinct characters (use a UUID or random bytes)", reason="too-predictable")
 
 
 def record_id(route: str, scope: str, key: str) -> str:
@@ -57,8 +71,7 @@ class Idempotency:
         self.table, self.clock, self.ttl, self.in_progress = table, clock, ttl_seconds, in_progress_seconds
 
     def claim(self, route: str, scope: str, key: str, fingerprint: str, subject: str) -> Claim:
-        if not KEY_PATTERN.match(key):
-            raise Problem(400, "bad-idempotency-key", "Idempotency-Key must be 8-128 characters of A-Z a-z 0-9 _ - : .")
+        check_key(key)
         rid = record_id(route, scope, key)
         existing = self._claim_or_read(rid, fingerprint, subject)
         if existing == {}:
@@ -66,7 +79,7 @@ class Idempotency:
             # claim again rather than report the key as reused.
             existing = self._claim_or_read(rid, fingerprint, subject)
         if existing is None:
-            return Claim(rid, key, subject=subject)
+            return Claim(rid, key, int(self.clock()) + self.ttl, subject=subject)
         if existing.get("fingerprint") != fingerprint:
             raise Problem(422, "idempotency-key-reused", "this Idempotency-Key was used with a different request")
         if existing.get("status") != COMPLETED:
@@ -76,7 +89,7 @@ class Idempotency:
             response = json.loads(_aead(key, rid).decrypt(blob[:12], blob[12:], rid.encode()))
         except (KeyError, InvalidTag, ValueError):
             raise Problem(409, "idempotency-record-unreadable", "stored response cannot be replayed") from None
-        return Claim(rid, key, replay=response, subject=existing.get("subject"))
+        return Claim(rid, key, int(existing.get("expiration", 0)), replay=response, subject=existing.get("subject"))
 
     def _claim_or_read(self, rid: str, fingerprint: str, subject: str) -> dict | None:
         """None when the record is now ours; otherwise the record in the way ({} if it vanished)."""

@@ -3,12 +3,16 @@ path) and the worker (queued path). Every operation is idempotent: applying the 
 twice has the effect of applying it once.
 
 restricted table ``appx-restricted-<zone>`` (pk, sk; TTL ``expiration``):
-    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: ciphertext token},
-                                   locale?, createdAt, updatedAtUs, requestId    (fixed size)
+    USER#<userId> / PROFILE        userId, zone, authorId, fields{name: appxsk1 token},
+                                   locale?, createdAt, updatedAtUs, requestId,
+                                   replyRef? (the sign-up's idempotency record id)  (fixed size)
     USER#<userId> / TOKEN#<sha256> hash, createdAt                 (bearer tokens, hashes only)
+    IDEMREPLY#<record id> / REPLY  userId, reply (appxsk1 token), expiration
+                                   (a sign-up's reply: it holds a credential, so it stays in the zone)
     ERASED#<ref> / TOMBSTONE       erasedAt, completedAt?, expiration   (ref: subjects.SubjectRefs)
     ERASURE-JOB / <ref>            userId, authorId, zone, region, createdAt, attempts,
                                    lastAttemptAt, remaining            (deleted when verified)
+subject keys ``appx-subject-keys-<zone>`` (pk): SUBJECT#<userId>  version, wrapped, createdAt
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
                        ERASED#<sha256(authorId)> / ERASED   expiration  (erased pseudonym)
                        ERASED-POSTS / <erasedAt>#<feed sk>   expiration (feed entries to clear)
@@ -28,9 +32,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common.aws import THROTTLING_CODES, error_code
 from appx_common.config import RegionConfig
+from appx_common.subject_keys import subject_key_item_key
 from appx_common.subjects import SubjectRefs
 
 PROFILE = "PROFILE"
+REPLY = "REPLY"
 TOMBSTONE = "TOMBSTONE"
 JOBS_PK = "ERASURE-JOB"
 ERASED_POSTS_PK = "ERASED-POSTS"
@@ -102,6 +108,10 @@ def cancelled_by_condition(exc: ClientError, index: int) -> bool:
     return index < len(reasons) and reasons[index].get("Code") == "ConditionalCheckFailed"
 
 
+def reply_key(record_id: str) -> dict:
+    return {"pk": f"IDEMREPLY#{record_id}", "sk": REPLY}
+
+
 def erased_author_key(author_id: str) -> dict:
     # Only a hash of the (already deleted) pseudonym: the marker identifies nobody.
     return {"pk": f"ERASED#{hashlib.sha256(author_id.encode()).hexdigest()}", "sk": "ERASED"}
@@ -119,6 +129,9 @@ class Store:
 
     def restricted(self, zone: str):
         return self.table(self.cfg.restricted_table(zone))
+
+    def subject_keys(self, zone: str):
+        return self.table(self.cfg.subject_keys_table(zone))
 
     @property
     def posts(self):
@@ -144,6 +157,9 @@ class Store:
 
     def get_profile(self, zone: str, user_id: str) -> dict | None:
         return self.restricted(zone).get_item(Key={"pk": user_pk(user_id), "sk": PROFILE}, ConsistentRead=True).get("Item")
+
+    def get_reply(self, zone: str, record_id: str) -> dict | None:
+        return self.restricted(zone).get_item(Key=reply_key(record_id), ConsistentRead=True).get("Item")
 
     def get_post(self, post_id: str) -> dict | None:
         return self.posts.get_item(Key=post_key(post_id)).get("Item")
@@ -194,14 +210,18 @@ class Store:
         profile.pop("idem", None)  # legacy queued sign-ups carried a reference list
         token = {"pk": user_pk(uid), "sk": f"TOKEN#{op['tokenHash']}", "hash": op["tokenHash"], "createdAt": profile["createdAt"]}
         table = self.cfg.restricted_table(zone)
+        puts = [profile, token]
+        if op.get("reply"):  # the sign-up's idempotent reply, sealed under the subject key
+            reply = op["reply"]
+            profile["replyRef"] = reply["recordId"]
+            puts.append({**reply_key(reply["recordId"]), "userId": uid, "reply": reply["sealed"], "expiration": int(reply["expiration"])})
         try:
             # The tombstone check and the writes are one transaction: an erasure committed
             # before wins, and one committed after deletes what this wrote.
             self.ddb.meta.client.transact_write_items(
                 TransactItems=[
                     {"ConditionCheck": {"TableName": table, "Key": tombstone_key(self.refs.ref(uid)), "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": table, "Item": profile, "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": table, "Item": token, "ConditionExpression": "attribute_not_exists(pk)"}},
+                    *({"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}} for item in puts),
                 ]
             )
         except ClientError as exc:
@@ -276,11 +296,22 @@ class Store:
                 raise PermanentError("the author has no profile") from None
             # The post exists already: applied before.
 
+    def shred_subject(self, zone: str, user_id: str) -> None:
+        """Crypto-shredding, the FIRST step of every erasure: delete the subject's key (in the
+        zone's key store, replicated only inside the zone, no backups). Every copy of the
+        subject's ciphertext anywhere is unreadable from here on. Idempotent."""
+        self.subject_keys(zone).delete_item(Key=subject_key_item_key(user_id))
+
+    def subject_key_stored(self, zone: str, user_id: str) -> bool:
+        return "Item" in self.subject_keys(zone).get_item(Key=subject_key_item_key(user_id), ConsistentRead=True)
+
     def _erase_user(self, op) -> None:
-        """Begin the erasure: one transaction writes the tombstone and the erasure job and
-        deletes the profile. Constant work, whatever the account's age; the job
-        (appx_common.erasure) does the rest and is retried until verified."""
+        """Begin the erasure: shred the subject's key FIRST (every copy of its data is unreadable
+        from here on), then one transaction writes the tombstone and the erasure job and deletes
+        the profile. Constant work, whatever the account's age; the job (appx_common.erasure)
+        does the rest and is retried until verified."""
         zone, uid = op["zone"], op["userId"]
+        self.shred_subject(zone, uid)
         author_id = op.get("authorId")
         if author_id is None:  # queued before erasure jobs existed
             profile = self.get_profile(zone, uid)
@@ -293,6 +324,8 @@ class Store:
                         "ExpressionAttributeValues": {":now": now, ":exp": now + self.cfg.tombstone_seconds}}},
             {"Delete": {"TableName": table, "Key": {"pk": user_pk(uid), "sk": PROFILE}}},
         ]
+        if op.get("replyRef"):  # the sign-up's sealed reply (it names the user id)
+            items.append({"Delete": {"TableName": table, "Key": reply_key(op["replyRef"])}})
         if author_id is not None:
             items.append({"Update": {
                 "TableName": table, "Key": job_key(ref),

@@ -28,7 +28,8 @@ from pulumi_policy import (  # noqa: E402
 )
 
 from components.regions import EDGE_CONTROL_REGION, EU_REGIONS  # noqa: E402
-from components.residency import RESIDENCY_FILE, Residency, load_residency  # noqa: E402
+from components.residency import RESIDENCY_FILE, Residency, ResidencyZone, load_residency  # noqa: E402
+from components.tables import KEY_MATERIAL, key_store_zone  # noqa: E402
 
 __all__ = [
     "EnforcementLevel", "PolicyConfigSchema", "ResourceValidationPolicy", "Severity", "StackValidationPolicy",
@@ -69,12 +70,14 @@ PROVIDER = "pulumi:providers:aws"
 
 # Resources that hold data and therefore carry a `data-class` tag (Art. 30 inventory).
 DATA_BEARING = frozenset({TABLE, TABLE_REPLICA, QUEUE, LOG_GROUP, SNS_TOPIC, KINESIS_STREAM, *S3_BUCKETS})
-DATA_CLASSES = ("restricted", "personal", "public")
-CLASS_RANK = {"public": 0, "personal": 1, "restricted": 2}
+DATA_CLASSES = ("restricted", "personal", "public", KEY_MATERIAL)
+CLASS_RANK = {"public": 0, "personal": 1, "restricted": 2, KEY_MATERIAL: 3}
 DATA_CLASS_TAG = "data-class"
 ZONE_TAG = "residency-zone"
 PURPOSE_TAG = "purpose"
 FIELD_ENCRYPTION = "field-encryption"
+SUBJECT_KEY_WRAPPING = "subject-key-wrapping"
+ZONE_KEY_PURPOSES = (FIELD_ENCRYPTION, SUBJECT_KEY_WRAPPING)  # keys that open a zone's data
 
 # Global services: no regional data plane, created through any provider (Control Tower's
 # region-deny guardrail exempts them the same way).
@@ -128,6 +131,23 @@ def tags_of(props: Mapping[str, Any]) -> dict[str, str]:
 
 def data_class(props: Mapping[str, Any]) -> str | None:
     return tags_of(props).get(DATA_CLASS_TAG)
+
+
+def table_name(resource_type: str, props: Mapping[str, Any]) -> str | None:
+    """A table's name, or a TableReplica's (the last part of its global table's ARN)."""
+    if resource_type == TABLE:
+        return props.get("name") if isinstance(props.get("name"), str) else None
+    arn = props.get("globalTableArn")
+    return arn.rsplit("/", 1)[-1] if resource_type == TABLE_REPLICA and isinstance(arn, str) and "/" in arn else None
+
+
+def holds_subject_keys(resource_type: str, props: Mapping[str, Any]) -> ResidencyZone | None:
+    """The zone whose subject keys this table or replica holds, decided from the table layouts
+    of components/tables.py (what it holds), never from its tags; None for any other resource."""
+    if resource_type not in (TABLE, TABLE_REPLICA):
+        return None
+    name = table_name(resource_type, props)
+    return key_store_zone(name, residency().zones.values()) if name else None
 
 
 def short(urn: str, name: str | None = None) -> str:

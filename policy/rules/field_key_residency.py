@@ -1,17 +1,18 @@
-"""Field-encryption keys (the KMS multi-Region RSA key of a zone and its replicas) live only in
-the regions of their zone, so no region outside the zone can decrypt (GDPR Art. 44, Art. 32)."""
+"""Field-encryption keys (the KMS multi-Region RSA key of a zone and its replicas) and subject-key
+wrapping keys (symmetric, multi-Region) live only in the regions of their zone, so no region outside
+the zone can decrypt (GDPR Art. 44, Art. 32)."""
 
 from policy.rules._common import (
-    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, EnforcementLevel, Severity, region_of,
+    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, ZONE_KEY_PURPOSES, EnforcementLevel, Severity, region_of,
     resource_rule, tags_of,
 )
 from policy.rules.restricted_residency import zone_problem
 
 
 def _check(args):
-    if args.resource_type == KMS_KEY and tags_of(args.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION:
+    if args.resource_type == KMS_KEY and tags_of(args.props).get(PURPOSE_TAG) not in ZONE_KEY_PURPOSES:
         return
-    if args.resource_type == KMS_REPLICA_KEY and tags_of(args.props).get(PURPOSE_TAG) != FIELD_ENCRYPTION \
+    if args.resource_type == KMS_REPLICA_KEY and tags_of(args.props).get(PURPOSE_TAG) not in ZONE_KEY_PURPOSES \
             and "residency-zone" not in tags_of(args.props):
         yield (f"is a replica key without `{PURPOSE_TAG}` / `residency-zone` tags, so its residency cannot be "
                f"checked. Fix: tag it `{PURPOSE_TAG}={FIELD_ENCRYPTION}` and `residency-zone=<zone>`")

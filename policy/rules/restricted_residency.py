@@ -1,9 +1,10 @@
 """Restricted tables and their replicas stay inside the residency zone named by their
-`residency-zone` tag (GDPR Art. 44; zones come from residency.yaml)."""
+`residency-zone` tag (GDPR Art. 44; zones come from residency.yaml). Subject-key stores stay in the
+zone whose keys they hold, whatever their tags say (components/tables.py)."""
 
 from policy.rules._common import (
-    TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel, Severity, as_list, data_class, region_of, residency,
-    resource_rule, tags_of,
+    TABLE, TABLE_REPLICA, ZONE_TAG, EnforcementLevel, Severity, as_list, data_class, holds_subject_keys, region_of,
+    residency, resource_rule, tags_of,
 )
 
 
@@ -21,12 +22,14 @@ def zone_problem(props):
 
 
 def _check(args):
-    if data_class(args.props) != "restricted":
-        return
-    zone, problem = zone_problem(args.props)
-    if problem:
-        yield problem
-        return
+    zone = holds_subject_keys(args.resource_type, args.props)
+    if zone is None:
+        if data_class(args.props) != "restricted":
+            return
+        zone, problem = zone_problem(args.props)
+        if problem:
+            yield problem
+            return
     allowed = ", ".join(zone.regions)
     region = region_of(args.props, args.provider)
     if region not in zone.regions:

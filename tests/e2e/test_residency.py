@@ -25,7 +25,7 @@ def test_german_signup_stays_in_de_region_as_ciphertext(healthy):
     assert zone_items, "profile not stored in the de zone's region"
     fields = zone_items[0]["fields"]["M"]
     for f in ("email", "name", "phone"):
-        assert fields[f]["S"].startswith("appxenc1.de."), f"{f} not stored as de-zone ciphertext"
+        assert fields[f]["S"].startswith("appxsk1.de.1."), f"{f} not stored sealed under the subject key"
 
     for region in ("eu-west-1", "eu-west-3"):
         assert "appx-restricted-de" not in stack.tables(region)
@@ -59,3 +59,23 @@ def test_french_signup_stays_in_eu_zone_and_post_replicates_everywhere(healthy):
         assert user["userId"] not in json.dumps(de_items)
         r = stack.request("GET", f"/v1/posts/{post_id}", region=region)
         assert r.status == 200 and r.json()["text"] == f"bonjour {marker}", (region, r.status)
+
+
+def test_german_signup_reply_with_idempotency_key_stays_in_eu_central_1(healthy):
+    """Issue 11: the sign-up reply (user id and bearer token) of a de user sent with an
+    Idempotency-Key leaves nothing derived from it outside eu-central-1; a retry replays it."""
+    stack = healthy
+    key = str(uuid.uuid4())
+    body = {"email": f"idem.{uuid.uuid4().hex[:8]}@beispiel.de", "name": "Idem Test"}
+    first = stack.request("POST", "/v1/users", json_body=body, country="DE", headers={"Idempotency-Key": key})
+    assert first.status == 201, first.text
+    retry = stack.request("POST", "/v1/users", json_body=body, country="DE", headers={"Idempotency-Key": key})
+    assert retry.status == 201 and retry.json() == first.json()
+    assert stack.wait_idle()
+    user_id, secret = first.json()["userId"], first.json()["token"].rsplit(".", 1)[1]
+    for region in ("eu-west-1", "eu-west-3"):
+        blob = _region_blob(stack, region)
+        assert user_id not in blob and secret not in blob, f"sign-up reply found in {region}"
+    assert secret not in "".join(_region_blob(stack, r) for r in stack.cells)  # sealed in the zone too
+    weak = stack.request("POST", "/v1/users", json_body=body, country="DE", headers={"Idempotency-Key": "signup-4711"})
+    assert weak.status == 400 and weak.json()["type"].endswith("/bad-idempotency-key")

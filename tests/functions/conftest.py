@@ -56,6 +56,7 @@ def keys(tmp_path_factory):
         (directory / f"{zone}.pem").write_bytes(
             key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
         )
+        (directory / f"{zone}.wrap").write_bytes(os.urandom(32))
         pub = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         out[zone] = {"private": key, "keyId": f"mrk-test{zone}", "publicKeyPem": pub}
         (directory / f"{zone}.mac").write_bytes(os.urandom(32))  # the zone's subject-reference HMAC key
@@ -74,7 +75,9 @@ def edge_config(keys):
 def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     return {
         "APPX_REGION": region,
-        "APPX_ZONES": json.dumps({z: {"table": f"appx-restricted-{z}", "keyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-test{z}"} for z in ("eu", "de")}),
+        "APPX_ZONES": json.dumps({z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}",
+                                      "keyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-test{z}",
+                                      "wrapKeyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-wrap{z}"} for z in ("eu", "de")}),
         "APPX_POSTS_TABLE": "appx-posts",
         "APPX_FEED_TABLE": "appx-feed",
         "APPX_IDEMPOTENCY_TABLE": "appx-idempotency",
@@ -84,7 +87,7 @@ def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     }
 
 
-TABLES = ("appx-restricted-eu", "appx-restricted-de", "appx-posts", "appx-feed", "appx-idempotency")
+TABLES = ("appx-restricted-eu", "appx-restricted-de", "appx-subject-keys-eu", "appx-subject-keys-de", "appx-posts", "appx-feed", "appx-idempotency")
 
 
 def create_tables(ddb):
@@ -95,6 +98,8 @@ def create_tables(ddb):
     )
     for zone in ("eu", "de"):
         ddb.create_table(TableName=f"appx-restricted-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], StreamSpecification=stream, **pk_sk)
+        ddb.create_table(TableName=f"appx-subject-keys-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
     ddb.create_table(
         TableName="appx-posts",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "authorId", "createdAt")],
@@ -246,6 +251,13 @@ class World:
             attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
             msgs.append(attrs["Attributes"]["ApproximateNumberOfMessages"])
         return json.dumps(self.all_items(), default=repr) + json.dumps(msgs)
+
+    def edge_seal(self, values: dict, subject: str, zone: str) -> dict:
+        """Fields sealed as the edge seals them (the zone's public key, one wrap)."""
+        from appx_common.envelope import Sealer
+
+        key = self.keys["zones"][zone]
+        return Sealer(zone, key["keyId"], key["private"].public_key()).seal(values, subject)
 
     def signup(self, email="alice@example.org", name="Alice Example", phone="+33 6 12 34 56 78", birth="1990-04-01", country="FR", idem=None):
         body = {"email": email, "name": name, "phone": phone, "birthDate": birth}

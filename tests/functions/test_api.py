@@ -38,17 +38,18 @@ def test_signup_creates_user_in_zone_with_ciphertext_only(world):
         assert value not in dumped
     assert token.split(".")[-1] not in dumped  # only the hash is stored
     profile = next(i for i in items["appx-restricted-de"] if i["sk"] == "PROFILE")
-    assert all(profile["fields"][f].startswith("appxenc1.de.") for f in PLAIN)
+    assert all(profile["fields"][f].startswith("appxsk1.de.1.") for f in PLAIN)  # resealed under the subject key
 
 
-def test_signup_makes_no_key_call(world):
-    world.signup()
-    assert world.api.app.keys.unwrap_calls == 0
+def test_signup_costs_one_rsa_unwrap_and_one_subject_key(world):
+    world.signup()  # four sealed fields, one wrapped request key
+    assert world.api.app.keys.unwrap_calls == 1
+    assert world.api.app.subject_keys.generate_calls == 1 and world.api.app.subject_keys.unwrap_calls == 0
 
 
 def test_signup_idempotent_retry_returns_same_user(world):
-    a = world.signup(idem="signup-key-0001")
-    b = world.signup(idem="signup-key-0001")
+    a = world.signup(idem="signup-key-0001-k7Q2xW9mZp4R")
+    b = world.signup(idem="signup-key-0001-k7Q2xW9mZp4R")
     assert a.status == b.status == 201
     assert a.json == b.json and b.headers.get("idempotent-replayed") == "true"
     profiles = [i for i in world.all_items()["appx-restricted-eu"] if i["sk"] == "PROFILE"]
@@ -58,8 +59,8 @@ def test_signup_idempotent_retry_returns_same_user(world):
 
 
 def test_idempotency_key_reused_with_other_request_is_422(world):
-    world.signup(idem="signup-key-0002")
-    r = world.request("POST", "/v1/users", {"email": "x@example.org", "name": "X"}, country="FR", idem="signup-key-0002")
+    world.signup(idem="signup-key-0002-k7Q2xW9mZp4R")
+    r = world.request("POST", "/v1/users", {"email": "x@example.org", "name": "X"}, country="FR", idem="signup-key-0002-k7Q2xW9mZp4R")
     problem(r, 422)
 
 
@@ -79,7 +80,7 @@ def test_bad_idempotency_key_is_400_and_stores_nothing(world):
 )
 def test_signup_validation_stores_nothing(world, body, status):
     before = world.dump()
-    problem(world.request("POST", "/v1/users", body, country="FR", idem="signup-key-bad1"), status)
+    problem(world.request("POST", "/v1/users", body, country="FR", idem="signup-key-bad1-k7Q2xW9mZp4R"), status)
     assert world.dump() == before
 
 
@@ -156,17 +157,20 @@ def test_get_me_decrypts(world, user):
     r = world.request("GET", "/v1/me", token=user["token"])
     assert r.status == 200 and r.headers["cache-control"] == "no-store"
     assert r.json["profile"] == PLAIN and r.json["userId"] == user["userId"]
-    calls = world.api.app.keys.unwrap_calls
-    assert calls == 1  # one unwrap for all four fields (one data key per request)
+    rsa = world.api.app.keys.unwrap_calls  # the sign-up's one unwrap; reads add none
+    world.api.app.subject_keys._cache.clear()  # a cold container
     world.request("GET", "/v1/me", token=user["token"])
-    assert world.api.app.keys.unwrap_calls == calls  # cached data key
+    assert world.api.app.subject_keys.unwrap_calls == 1  # one symmetric unwrap of the subject key
+    world.request("GET", "/v1/me", token=user["token"])
+    assert world.api.app.subject_keys.unwrap_calls == 1 and world.api.app.keys.unwrap_calls == rsa == 1
 
 
-def test_patch_me_rectification_and_no_kms(world, user):
+def test_patch_me_rectification_one_rsa_unwrap(world, user):
+    rsa = world.api.app.keys.unwrap_calls
     r = world.request("PATCH", "/v1/me", {"email": "alice@new.example", "phone": None, "locale": "fr-FR"}, token=user["token"])
     assert r.status == 200, r
     assert sorted(r.json["updated"]) == ["email", "locale", "phone"]
-    assert world.api.app.keys.unwrap_calls == 0
+    assert world.api.app.keys.unwrap_calls == rsa + 1  # resealed under the subject key
     me = world.request("GET", "/v1/me", token=user["token"]).json
     assert me["profile"] == {"email": "alice@new.example", "name": "Alice Example", "birthDate": "1990-04-01"}
     assert me["locale"] == "fr-FR"
@@ -184,20 +188,24 @@ def test_patch_me_bad_inputs_store_nothing(world, user):
 
 
 def test_patch_idempotent(world, user):
-    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001")
-    b = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001")
+    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001-k7Q2xW9mZp4R")
+    b = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0001-k7Q2xW9mZp4R")
     assert a.status == b.status == 200 and a.json == b.json and b.headers.get("idempotent-replayed") == "true"
 
 
 def test_token_ciphertext_cannot_be_moved_to_another_user(world, user):
-    """Bob stores Alice's sealed email as his own: reading it fails the AAD check (subject)."""
+    """Bob submits Alice's sealed email as his own, as stored (subject-key token) and as the edge
+    sealed it for her (edge token): neither is accepted, nothing is stored."""
     bob = world.signup(email="bob@example.org", name="Bob").json
     alice_profile = next(i for i in world.all_items()["appx-restricted-eu"] if i.get("userId") == user["userId"] and i["sk"] == "PROFILE")
+    edge_token = world.edge_seal({"email": "alice@example.org"}, user["userId"], "eu")["email"]
     hdr = {"authorization": f"Bearer {bob['token']}", "content-type": "application/json"}
-    r = world.call_api("PATCH", "/v1/me", hdr, json.dumps({"email": alice_profile["fields"]["email"]}).encode())
-    assert r.status == 200  # writes do not decrypt
-    r = world.request("GET", "/v1/me", token=bob["token"])
-    assert r.status == 500 and "alice@example.org" not in r.text
+    before = world.dump()
+    for stolen in (alice_profile["fields"]["email"], edge_token):
+        r = world.call_api("PATCH", "/v1/me", hdr, json.dumps({"email": stolen}).encode())
+        assert r.status == 422, r
+    assert world.dump() == before
+    assert world.request("GET", "/v1/me", token=bob["token"]).json["profile"]["email"] == "bob@example.org"
 
 
 # ---- posts and feed ------------------------------------------------------------------------
@@ -246,8 +254,8 @@ def test_post_bad_inputs(world, user):
 
 
 def test_post_idempotent(world, user):
-    a = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001")
-    b = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001")
+    a = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001-k7Q2xW9mZp4R")
+    b = world.request("POST", "/v1/posts", {"text": "once"}, token=user["token"], idem="post-key-00001-k7Q2xW9mZp4R")
     assert a.status == b.status == 201 and a.json == b.json
     assert len(world.ddb.Table("appx-posts").scan()["Items"]) == 1
 
@@ -267,11 +275,11 @@ def test_export_returns_everything_decrypted(world, user):
 
 def test_erasure_leaves_no_trace(world, user):
     t = user["token"]
-    post = world.request("POST", "/v1/posts", {"text": "to be forgotten"}, token=t, idem="post-key-erase1").json
-    world.request("PATCH", "/v1/me", {"name": "Alice Z"}, token=t, idem="patch-key-erase1")
+    post = world.request("POST", "/v1/posts", {"text": "to be forgotten"}, token=t, idem="post-key-erase1-k7Q2xW9mZp4R").json
+    world.request("PATCH", "/v1/me", {"name": "Alice Z"}, token=t, idem="patch-key-erase1-k7Q2xW9mZp4R")
     world.pump_streams()
     # another user's data survives
-    bob = world.signup(email="bob@example.org", name="Bob", idem="signup-key-bob1").json
+    bob = world.signup(email="bob@example.org", name="Bob", idem="signup-key-bob1-k7Q2xW9mZp4R").json
     bob_post = world.request("POST", "/v1/posts", {"text": "bob stays"}, token=bob["token"]).json
     world.pump_streams()
     assert world.request("GET", f"/v1/posts/{post['postId']}").status == 200  # warms the cache
@@ -404,11 +412,16 @@ def test_store_down_reads_503_throttled_429(world, user, monkeypatch):
 def test_key_unavailable_503(world, user, monkeypatch):
     from appx_common.keys import KeyUnavailable
 
-    def nokey(token):
+    def nokey(*args):
         raise KeyUnavailable("down")
 
     monkeypatch.setattr(world.api.app.keys.inner, "unwrap", nokey)
+    monkeypatch.setattr(world.api.app.keys.inner, "open_subject_key", nokey)
+    world.api.app.subject_keys._cache.clear()
+    before = world.dump()
     problem(world.request("GET", "/v1/me", token=user["token"]), 503)
+    problem(world.request("PATCH", "/v1/me", {"name": "N"}, token=user["token"]), 503)
+    assert world.dump() == before
 
 
 def test_health(world, monkeypatch):
@@ -491,19 +504,19 @@ def test_signup_key_reused_by_another_person_does_not_replay_their_account(world
     """Same Idempotency-Key, same set of fields, different plaintext: the ciphertexts differ on
     every attempt anyway, so without the edge's body digest this replayed the first person's
     user id and bearer token."""
-    first = world.signup(idem="shared-key-0001")
+    first = world.signup(idem="shared-key-0001-k7Q2xW9mZp4R")
     assert first.status == 201
-    other = world.signup(email="mallory@example.org", name="Mallory", phone="+33 7 00 00 00 00", birth="1980-01-01", idem="shared-key-0001")
+    other = world.signup(email="mallory@example.org", name="Mallory", phone="+33 7 00 00 00 00", birth="1980-01-01", idem="shared-key-0001-k7Q2xW9mZp4R")
     problem(other, 422)
     assert first.json["token"] not in other.text and first.json["userId"] not in other.text
-    retry = world.signup(idem="shared-key-0001")  # the genuine retry still replays
+    retry = world.signup(idem="shared-key-0001-k7Q2xW9mZp4R")  # the genuine retry still replays
     assert retry.status == 201 and retry.json == first.json
 
 
 def test_patch_key_reused_with_other_values_is_422(world, user):
-    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0002")
+    a = world.request("PATCH", "/v1/me", {"name": "Alice B"}, token=user["token"], idem="patch-key-0002-k7Q2xW9mZp4R")
     assert a.status == 200
-    problem(world.request("PATCH", "/v1/me", {"name": "Alice C"}, token=user["token"], idem="patch-key-0002"), 422)
+    problem(world.request("PATCH", "/v1/me", {"name": "Alice C"}, token=user["token"], idem="patch-key-0002-k7Q2xW9mZp4R"), 422)
     assert world.request("GET", "/v1/me", token=user["token"]).json["profile"]["name"] == "Alice B"
 
 
@@ -535,21 +548,21 @@ def _unwrap_metrics(capsys) -> list:
     return out
 
 
-def test_writes_emit_no_unwrap_metric_reads_do(world, capsys):
-    """The KMS-call metric (EMF AppX/KeyUnwrapCalls): zero for sign-up, rectification, posting
-    and erasure; one unwrap for a read, then none while the data key is cached."""
+def test_rsa_unwrap_metric_only_on_writes_of_sealed_fields(world, capsys):
+    """The RSA metric (EMF AppX/KeyUnwrapCalls): one for a sign-up and one for a rectification
+    (however many fields), none for posting, reading, exporting or erasing."""
     capsys.readouterr()
-    u = world.signup(idem="signup-metric-01").json
+    u = world.signup(idem="signup-metric-01-k7Q2xW9mZp4R").json
     t = u["token"]
-    assert world.request("PATCH", "/v1/me", {"email": "new@example.org"}, token=t).status == 200
+    assert _unwrap_metrics(capsys) == [[1.0]]
+    assert world.request("PATCH", "/v1/me", {"email": "new@example.org", "name": "New"}, token=t).status == 200
+    assert _unwrap_metrics(capsys) == [[1.0]]
     assert world.request("POST", "/v1/posts", {"text": "m"}, token=t).status == 201
-    assert _unwrap_metrics(capsys) == [] and world.api.app.keys.unwrap_calls == 0
+    world.api.app.subject_keys._cache.clear()  # cold: reads cost a symmetric unwrap, never RSA
     assert world.request("GET", "/v1/me", token=t).status == 200
-    # two data keys: the sign-up's and the rectification's
-    assert _unwrap_metrics(capsys) == [[2.0]] and world.api.app.keys.unwrap_calls == 2
     assert world.request("GET", "/v1/me/export", token=t).status == 200
     assert world.request("DELETE", "/v1/me", token=t).status == 204
-    assert _unwrap_metrics(capsys) == []  # cached keys, and erasure decrypts nothing
+    assert _unwrap_metrics(capsys) == [] and world.api.app.keys.unwrap_calls == 2
 
 
 def test_head_is_get_without_a_body(world):

@@ -71,21 +71,21 @@ def test_queued_writes_of_an_erased_subject_are_never_applied(world):
 
 
 def test_signup_replay_for_an_erased_subject_is_refused(world):
-    first = world.signup(idem="signup-erased-1")
+    first = world.signup(idem="signup-erased-1-k7Q2xW9mZp4R")
     assert first.status == 201
     user = first.json
     record = world.all_items()["appx-idempotency"][0]
     assert world.request("DELETE", "/v1/me", token=user["token"]).status == 204
     # The erasure job has not run yet (stream not delivered): the record is still there.
-    replay = world.signup(idem="signup-erased-1")
+    replay = world.signup(idem="signup-erased-1-k7Q2xW9mZp4R")
     assert replay.status == 410 and replay.json["type"].endswith("subject-erased"), replay
     assert world.ddb.Table("appx-idempotency").get_item(Key={"id": record["id"]}).get("Item") is None
 
 
 def test_job_completes_when_the_stream_batch_was_discarded(world):
-    user = world.signup(idem="signup-job-0001").json
+    user = world.signup(idem="signup-job-0001-k7Q2xW9mZp4R").json
     t = user["token"]
-    posts = [world.request("POST", "/v1/posts", {"text": f"job post {i}"}, token=t, idem=f"post-job-000{i}").json for i in range(3)]
+    posts = [world.request("POST", "/v1/posts", {"text": f"job post {i}"}, token=t, idem=f"post-job-k7Q2xW9mZp4R-000{i}").json for i in range(3)]
     world.pump_streams()
     assert world.request("DELETE", "/v1/me", token=t).status == 204
     world._read_stream("appx-restricted-eu")  # the stream consumer never sees the job (discarded after retries)
@@ -116,12 +116,12 @@ def test_job_is_not_complete_before_the_settle_window(world):
 
 
 def test_profile_item_size_does_not_grow_with_idempotent_writes(world):
-    user = world.signup(idem="signup-size-0001").json
+    user = world.signup(idem="signup-size-0001-k7Q2xW9mZp4R").json
     sizes = {}
     done = 0
     for n in PROFILE_SIZE_WRITES:
         while done < n:
-            r = world.request("PATCH", "/v1/me", {"locale": "fr-FR" if done % 2 else "de-DE"}, token=user["token"], idem=f"patch-size-{done:06d}")
+            r = world.request("PATCH", "/v1/me", {"locale": "fr-FR" if done % 2 else "de-DE"}, token=user["token"], idem=f"patch-size-k7Q2xW9mZp4R-{done:06d}")
             assert r.status == 200, r
             done += 1
         sizes[n] = _item_bytes(_profile(world, user["userId"]))
@@ -163,7 +163,7 @@ def test_operator_command_lists_and_resumes_jobs(world, capsys):
     # The command runs on the wall clock, long past this world's settle window: one run completes it.
     assert main(["resume", "--region", "eu-central-1", "--zone", "eu", "--consistent"], dynamodb=world.ddb) == 0
     first = json.loads(capsys.readouterr().out)["resumed"][0]
-    assert first["complete"] and first["deleted"]["posts"] == 1 and first["remaining"] == {"restricted": 0, "idempotency": 0, "posts": 0}
+    assert first["complete"] and first["deleted"]["posts"] == 1 and first["remaining"] == {"restricted": 0, "idempotency": 0, "posts": 0, "subjectKey": 0}
     assert "operator resumes" not in world.dump()
     assert main(["list", "--region", "eu-central-1"], dynamodb=world.ddb) == 0
     assert json.loads(capsys.readouterr().out)["pending"] == []

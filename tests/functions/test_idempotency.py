@@ -9,7 +9,7 @@ def test_record_released_during_claim_is_claimed_again(world):
 
     table = world.ddb.Table("appx-idempotency")
     idem = Idempotency(table, world.clock)
-    blocker = idem.claim("POST /v1/posts", "u", "key-000000001", "fp-other", "subject-ref")
+    blocker = idem.claim("POST /v1/posts", "u", "key-000000001-k7Q2xW9mZp4R", "fp-other", "subject-ref")
     real_get = table.get_item
 
     class Racing:
@@ -28,6 +28,6 @@ def test_record_released_during_claim_is_claimed_again(world):
             return real_get(**kw)
 
     racing = Racing()
-    claim = Idempotency(racing, world.clock).claim("POST /v1/posts", "u", "key-000000001", "fp-mine", "subject-ref")
+    claim = Idempotency(racing, world.clock).claim("POST /v1/posts", "u", "key-000000001-k7Q2xW9mZp4R", "fp-mine", "subject-ref")
     assert claim.replay is None and racing.reads == 1
     assert table.get_item(Key={"id": claim.record_id})["Item"]["fingerprint"] == "fp-mine"

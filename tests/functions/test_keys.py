@@ -32,7 +32,7 @@ class StubKms:
 def test_kms_provider(keys):
     eu = keys["zones"]["eu"]
     kms = StubKms(eu["private"])
-    provider = CachingKeyProvider(KmsKeyProvider({"eu": {"table": "t", "keyArn": ARN}}, kms))
+    provider = CachingKeyProvider(KmsKeyProvider({"eu": {"table": "t", "keyArn": ARN, "wrapKeyArn": ARN}}, kms))
     subject = "u_eu_" + "k" * 26
     tokens = Sealer("eu", "mrk-testeu", eu["private"].public_key()).seal({"email": "a@x.eu", "name": "A"}, subject)
     assert open_token(tokens["email"], "email", subject, "eu", provider.unwrap) == "a@x.eu"
@@ -60,3 +60,23 @@ def test_provider_spec(keys):
     assert key_provider_from_spec(f"local:{keys['dir']}", {}, lambda: None).__class__.__name__ == "LocalKeyProvider"
     with pytest.raises(ValueError):
         key_provider_from_spec("vault", {}, lambda: None)
+
+
+def test_kms_subject_keys_on_moto():
+    """Subject keys through the KMS provider on moto's (real) symmetric KMS: GenerateDataKey and
+    Decrypt with the encryption context; another subject's or zone's context fails."""
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        kms = boto3.client("kms", region_name="eu-west-1")
+        # moto cannot decrypt under its multi-Region keys (AccessDenied): a single-Region key here.
+        wrap = kms.create_key(KeySpec="SYMMETRIC_DEFAULT")["KeyMetadata"]["Arn"]
+        provider = KmsKeyProvider({"eu": {"table": "t", "keyArn": ARN, "wrapKeyArn": wrap}, "fr": {"table": "t2", "keyArn": ARN, "wrapKeyArn": wrap}}, kms)
+        alice, bob = "u_eu_" + "a" * 26, "u_eu_" + "b" * 26
+        plain, wrapped = provider.new_subject_key("eu", alice)
+        assert len(plain) == 32 and plain not in wrapped
+        assert provider.open_subject_key("eu", alice, wrapped) == plain
+        for zone, subject in (("eu", bob), ("fr", alice)):
+            with pytest.raises(EnvelopeError):
+                provider.open_subject_key(zone, subject, wrapped)

@@ -12,7 +12,7 @@ def test_logs_contain_no_plaintext(world, capsys, caplog):
     # Our loggers at DEBUG (botocore's wire logs are off in Lambda and not ours to judge).
     for name in ("appx-api", "appx-worker", "appx-stream"):
         caplog.set_level(logging.DEBUG, logger=name)
-    r = world.signup(email=PLAIN["email"], name=PLAIN["name"], phone=PLAIN["phone"], birth=PLAIN["birthDate"], idem="signup-log-0001")
+    r = world.signup(email=PLAIN["email"], name=PLAIN["name"], phone=PLAIN["phone"], birth=PLAIN["birthDate"], idem="signup-log-0001-k7Q2xW9mZp4R")
     assert r.status == 201
     token = r.json["token"]
     assert world.request("GET", "/v1/me", token=token).json["profile"] == PLAIN

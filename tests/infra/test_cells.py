@@ -15,7 +15,7 @@ KEY = "aws:kms/key:Key"
 REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
 QUEUE = "aws:sqs/queue:Queue"
 FUNCTION = "aws:lambda/function:Function"
-DATA_CLASSES = {"restricted", "personal", "public"}
+DATA_CLASSES = {"restricted", "personal", "public", "key-material"}
 
 
 def settings(project, region):
@@ -33,9 +33,10 @@ def test_every_cell_resource_lives_in_its_own_region(cell_runs):
 
 
 @pytest.mark.parametrize("zone_name", ["eu", "de"])
-def test_restricted_table_replicas_are_exactly_the_zone_regions(project, cell_runs, zone_name):
+@pytest.mark.parametrize("prefix", ["appx-restricted", "appx-subject-keys"])
+def test_restricted_table_and_key_store_replicas_are_exactly_the_zone_regions(project, cell_runs, zone_name, prefix):
     zone = project.residency.zones[zone_name]
-    table_name = f"appx-restricted-{zone_name}"
+    table_name = f"{prefix}-{zone_name}"
     placed = []
     for region, run in cell_runs.items():
         for table in run.of_type(TABLE):
@@ -80,6 +81,21 @@ def test_zone_keys_are_multi_region_with_replicas_only_inside_the_zone(project, 
     assert sorted(replicas) == sorted(zone.replica_regions)
 
 
+@pytest.mark.parametrize("zone_name", ["eu", "de"])
+def test_subject_key_wrapping_keys_are_symmetric_rotating_and_only_inside_the_zone(project, cell_runs, zone_name):
+    zone = project.residency.zones[zone_name]
+
+    def wrapping(run, typ):
+        return [k for k in run.of_type(typ) if k.props.get("tags", {}) == {"app": "appx", "purpose": "subject-key-wrapping", "residency-zone": zone_name}]
+
+    primaries = [(region, k) for region, run in cell_runs.items() for k in wrapping(run, KEY)]
+    assert [region for region, _ in primaries] == [zone.home_region]
+    key = primaries[0][1]
+    assert key.props["multiRegion"] is True and key.props["enableKeyRotation"] is True
+    assert key.props.get("customerMasterKeySpec") in (None, "SYMMETRIC_DEFAULT")
+    assert sorted(region for region, run in cell_runs.items() for _ in wrapping(run, REPLICA_KEY)) == sorted(zone.replica_regions)
+
+
 def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
     from components.erasure_windows import JOB_BOUND_SECONDS
 
@@ -91,6 +107,23 @@ def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
         env = json.loads(next(f.props for f in run.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-worker")
                          ["environment"]["variables"]["APPX_ZONES"])
         assert all(v["macKeyArn"] for v in env.values())
+def test_key_stores_have_no_backups_and_functions_minimal_grants(project, cell_runs):
+    """PITR off (a backup would keep a shredded key); the API may create, read and delete subject
+    keys, the worker and the stream function (erasure jobs) read and delete them."""
+    for region, run in cell_runs.items():
+        stores = [t for t in run.of_type(TABLE) + run.of_type(REPLICA)
+                  if (t.props.get("name") or t.props.get("globalTableArn", "")).rsplit("/", 1)[-1].startswith("appx-subject-keys-")]
+        assert stores and all(t.props["tags"]["data-class"] == "key-material" for t in stores)
+        for t in stores:
+            assert t.props["pointInTimeRecovery"] in (False, {"enabled": False}), t.name
+            assert t.props["deletionProtectionEnabled"] is True
+        policies = {p.name: json.loads(p.props["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+        def actions_on(fn, marker):
+            doc = next(d for n, d in policies.items() if n.endswith(f"-{fn}-policy"))
+            return {a for st in doc["Statement"] for a in st["Action"] if any(marker in r for r in st["Resource"])}
+        assert actions_on("api", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
+        assert actions_on("worker", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
+        assert actions_on("stream", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}  # erasure jobs
 
 
 def test_cell_data_key_rotates(cell_runs):
@@ -106,12 +139,13 @@ def test_tables_are_encrypted_recoverable_protected_and_classified(project, cell
             assert table.props["billingMode"] == "PAY_PER_REQUEST"
             sse = table.props["serverSideEncryption"]
             assert sse["enabled"] is True and sse["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:")
-            assert table.props["pointInTimeRecovery"] == {"enabled": True, "recoveryPeriodInDays": pitr_days}
+            if not table.props["name"].startswith("appx-subject-keys-"):  # key stores: see below
+                assert table.props["pointInTimeRecovery"] == {"enabled": True, "recoveryPeriodInDays": pitr_days}
             assert table.props["deletionProtectionEnabled"] is True
             assert table.props["tags"]["data-class"] in DATA_CLASSES
         for replica in run.of_type(REPLICA):
             assert replica.props["kmsKeyArn"].startswith(f"arn:aws:kms:{region}:")
-            assert replica.props["pointInTimeRecovery"] is True
+            assert replica.props["pointInTimeRecovery"] is (not replica.props["globalTableArn"].split("/")[-1].startswith("appx-subject-keys-"))
             assert replica.props["deletionProtectionEnabled"] is True
             assert replica.props["tags"]["data-class"] in DATA_CLASSES
         classes = {t.props["name"]: t.props["tags"]["data-class"] for t in run.of_type(TABLE)}

@@ -22,8 +22,9 @@ def test_a_fourth_cell_joins_the_eu_zone_and_the_edge(project_copy):
     cell = run_stack(NEW, project_copy)
     assert {cell.region_of(r) for r in cell.resources if r.type.startswith("aws:")} == {NEW}
     replicas = {r.props["globalTableArn"].rsplit("/", 1)[1] for r in cell.of_type("aws:dynamodb/tableReplica:TableReplica")}
-    assert replicas == {"appx-restricted-eu", "appx-posts", "appx-idempotency"}
-    assert sorted((k.props["tags"]["residency-zone"], k.props["tags"]["purpose"]) for k in cell.of_type("aws:kms/replicaKey:ReplicaKey")) == [("eu", "field-encryption"), ("eu", "subject-reference")]
+    assert replicas == {"appx-restricted-eu", "appx-subject-keys-eu", "appx-posts", "appx-idempotency"}
+    assert sorted((k.props["tags"]["residency-zone"], k.props["tags"]["purpose"]) for k in cell.of_type("aws:kms/replicaKey:ReplicaKey")) == [
+        ("eu", "field-encryption"), ("eu", "subject-key-wrapping"), ("eu", "subject-reference")]
 
     edge = run_stack("global", project_copy)
     checks = edge.of_type("aws:route53/healthCheck:HealthCheck")

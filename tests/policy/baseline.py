@@ -89,12 +89,23 @@ def baseline() -> list[Resource]:
                       EUW3, [field_key.urn])
     de_key = R(T["key"], "field-key-de", {"multiRegion": True, "keySpec": "RSA_3072", "keyUsage": "ENCRYPT_DECRYPT",
                                            "policy": ROOT_KEY_POLICY, "tags": de_tags}, EUC1)
+    wrap_key = R(T["key"], "subject-key-wrapping-eu", {"multiRegion": True, "keyUsage": "ENCRYPT_DECRYPT", "enableKeyRotation": True,
+                                                        "policy": ROOT_KEY_POLICY,
+                                                        "tags": {"purpose": "subject-key-wrapping", "residency-zone": "eu"}})
     restricted = R(T["table"], "appx-restricted-eu", table_props("restricted", ["eu-central-1"], "eu"), deps=[data_key.urn])
     restricted_de = R(T["table"], "appx-restricted-de", table_props("restricted", [], "de"), EUC1)
     table_replica = R(T["table_replica"], "appx-restricted-eu-eu-west-3", {
         "globalTableArn": arn("dynamodb", "eu-west-1", "table/appx-restricted-eu"), "kmsKeyArn": arn("kms", "eu-west-3", "key/data"),
         "pointInTimeRecovery": True, "deletionProtectionEnabled": True,
         "tags": {"data-class": "restricted", "residency-zone": "eu"}}, EUW3, [restricted.urn])
+    # The zone's key store: recognised by its name (components/tables.py), PITR off by design.
+    key_store = R(T["table"], "appx-subject-keys-eu", {
+        **table_props("key-material", [], "eu"), "name": "appx-subject-keys-eu", "pointInTimeRecovery": {"enabled": False},
+        "replicas": [{**replica("eu-central-1"), "pointInTimeRecovery": False}]}, deps=[data_key.urn])
+    key_store_replica = R(T["table_replica"], "appx-subject-keys-eu-eu-west-3", {
+        "globalTableArn": arn("dynamodb", "eu-west-1", "table/appx-subject-keys-eu"), "kmsKeyArn": arn("kms", "eu-west-3", "key/data"),
+        "pointInTimeRecovery": False, "deletionProtectionEnabled": True,
+        "tags": {"data-class": "key-material", "residency-zone": "eu"}}, EUW3, [key_store.urn])
     posts = R(T["table"], "appx-posts", table_props("personal", ["eu-central-1", "eu-west-3"]))
     feed = R(T["table"], "appx-feed", table_props("public", ["eu-central-1"]))
     dlq = R(T["queue"], "appx-deferred-dlq", {"name": "appx-deferred-dlq", "kmsMasterKeyId": CMK,
@@ -148,7 +159,7 @@ def baseline() -> list[Resource]:
     record = R(T["record"], "eu-origin-eu-west-1", {"name": "eu.origin.appx.example.eu", "type": "A", "setIdentifier": "eu-west-1",
                                                     "latencyRoutingPolicies": [{"region": "eu-west-1"}], "healthCheckId": "hc-1"},
                deps=[hc.urn])
-    return [data_key, field_key, field_replica, de_key, restricted, restricted_de, table_replica, posts, feed, dlq, queue,
+    return [data_key, field_key, field_replica, de_key, wrap_key, restricted, restricted_de, table_replica, key_store, key_store_replica, posts, feed, dlq, queue,
             log, fn, perm, url, role, role_policy, domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key,
             edge_log, dist, hc, record]
 

@@ -14,12 +14,15 @@ def test_every_data_bearing_resource_is_recorded_and_restricted_data_stays_in_it
     residency = load_residency(REPO_ROOT / RESIDENCY_FILE)
     records = ropa.build(shipped_stack_names())
     entries = [e for r in records for e in r["entries"]]
-    assert entries and all(e["dataClass"] in ("restricted", "personal", "public") for e in entries)
+    assert entries and all(e["dataClass"] in ("restricted", "key-material", "personal", "public") for e in entries)
     for e in entries:
-        if e["dataClass"] == "restricted":
+        if e["dataClass"] in ("restricted", "key-material"):
             assert set(e["regions"]) <= set(residency.zones[e["zone"]].regions), e
         assert "no CMK" not in e["key"], e
         assert "forever" not in e["retention"], e
     tables = ropa.global_tables(records)
     assert set(tables["appx-restricted-eu"]["regions"]) == set(residency.zones["eu"].regions)
     assert set(tables["appx-restricted-de"]["regions"]) == set(residency.zones["de"].regions)
+    for zone in residency.zones.values():
+        assert set(tables[f"appx-subject-keys-{zone.name}"]["regions"]) == set(zone.regions)
+        assert all(e["backup"] == "none (PITR off)" for e in entries if e["table"] == f"appx-subject-keys-{zone.name}")

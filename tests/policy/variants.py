@@ -76,10 +76,14 @@ VARIANTS = [
     ("restricted-data-residency", "appx-restricted-eu-eu-west-3", "TableReplica of zone de in eu-west-3", setp("tags.residency-zone", "de")),
     ("restricted-data-residency", "appx-restricted-eu", "no zone tag", setp("tags.residency-zone", None)),
     ("restricted-data-residency", "appx-restricted-eu", "unknown zone", setp("tags.residency-zone", "us")),
+    ("restricted-data-residency", "appx-subject-keys-eu", "key store replicated to eu-west-2", setp("replicas.0.regionName", "eu-west-2")),
+    ("restricted-data-residency", "appx-subject-keys-eu-eu-west-3", "key store replica with misleading tags in eu-north-1",
+     both(setp("tags", {"data-class": "public"}), set_provider(provider("eu-north-1", "eu-north-1")))),
     # field-key-residency
     ("field-key-residency", "field-key-eu-eu-west-3", "eu key replicated to eu-north-1", set_provider(provider("eu-north-1", "eu-north-1"))),
     ("field-key-residency", "field-key-de", "de key in eu-west-1", set_provider(None)),
     ("field-key-residency", "field-key-eu-eu-west-3", "replica key without tags", setp("tags", None)),
+    ("field-key-residency", "subject-key-wrapping-eu", "eu wrapping key created in eu-north-1", set_provider(provider("eu-north-1", "eu-north-1"))),
     # table-replicas-in-eu
     ("table-replicas-in-eu", "appx-posts", "posts replica in us-east-1", setp("replicas.1.regionName", "us-east-1")),
     ("table-replicas-in-eu", "appx-feed", "feed replica in eu-central-2 (Zurich)", setp("replicas.0.regionName", "eu-central-2")),
@@ -90,6 +94,8 @@ VARIANTS = [
     ("data-classification", "api-logs", "log group with invalid class", setp("tags.data-class", "secret")),
     ("data-classification", "exports", "bucket without tags", setp("tags", {})),
     ("data-classification", "alarms", "topic without class", setp("tags", None)),
+    ("data-classification", "appx-subject-keys-eu", "key store labelled personal", setp("tags.data-class", "personal")),
+    ("data-classification", "appx-subject-keys-eu-eu-west-3", "key store replica labelled restricted", setp("tags.data-class", "restricted")),
     # data-class-propagation
     ("data-class-propagation", "appx-restricted-eu-eu-west-3", "replica downgraded to personal", setp("tags.data-class", "personal")),
     ("data-class-propagation", "appx-deferred-dlq", "DLQ classified public", setp("tags.data-class", "public")),
@@ -138,6 +144,10 @@ VARIANTS = [
     ("dynamodb-pitr", "appx-feed", "PITR off", setp("pointInTimeRecovery", {"enabled": False})),
     ("dynamodb-pitr", "appx-posts", "replica PITR off", setp("replicas.0.pointInTimeRecovery", False)),
     ("dynamodb-pitr", "appx-restricted-eu-eu-west-3", "TableReplica PITR off", setp("pointInTimeRecovery", None)),
+    ("dynamodb-pitr", "appx-subject-keys-eu", "key store backed up", setp("pointInTimeRecovery", {"enabled": True, "recoveryPeriodInDays": 7})),
+    ("dynamodb-pitr", "appx-subject-keys-eu", "key store replica backed up", setp("replicas.0.pointInTimeRecovery", True)),
+    ("dynamodb-pitr", "appx-subject-keys-eu-eu-west-3", "key store TableReplica backed up", setp("pointInTimeRecovery", True)),
+    ("dynamodb-pitr", "appx-posts", "PITR off on a table tagged like a key store", both(setp("pointInTimeRecovery", {"enabled": False}), setp("tags.data-class", "key-material"))),
     # dynamodb-deletion-protection
     ("dynamodb-deletion-protection", "appx-restricted-eu", "off on table", setp("deletionProtectionEnabled", False)),
     ("dynamodb-deletion-protection", "appx-posts", "off on replica", setp("replicas.1.deletionProtectionEnabled", None)),

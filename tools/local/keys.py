@@ -1,4 +1,6 @@
-"""Local field-encryption keys: one RSA key per zone, generated per run into a temp dir.
+"""Local zone keys, generated per run into a temp dir: per zone an RSA field-encryption key
+(`<zone>.pem`), a subject-key wrapping key (`<zone>.wrap`, 32 random bytes: the stand-in for the
+zone's symmetric KMS key) and an HMAC key for subject references (`<zone>.mac`).
 
 Each region gets its own key directory holding only the keys of the zones that list it, as the
 zone's KMS multi-Region key has replicas only inside the zone: a region outside the zone
@@ -23,12 +25,10 @@ def key_id(zone: str, public_pem: bytes) -> str:
 
 
 def generate(topology: Topology, directory: Path, bits: int = 2048) -> dict[str, dict[str, str]]:
-    """Write `<dir>/<region>/<zone>.pem` and the zone's subject-reference HMAC key
-    `<dir>/<region>/<zone>.mac` (the same in every region of the zone, like a multi-Region KMS
-    HMAC key). Returns zone -> {keyId, publicKeyPem}."""
+    """Write `<dir>/<region>/<zone>.pem`. Returns zone -> {keyId, publicKeyPem}."""
     zone_keys: dict[str, dict[str, str]] = {}
     private: dict[str, bytes] = {}
-    mac = {name: os.urandom(32) for name in topology.zones}
+    symmetric = {name: {suffix: os.urandom(32) for suffix in ("wrap", "mac")} for name in topology.zones}
     for name in topology.zones:
         key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
         private[name] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -39,7 +39,8 @@ def generate(topology: Topology, directory: Path, bits: int = 2048) -> dict[str,
         rdir.mkdir(parents=True, exist_ok=True)
         rdir.chmod(0o700)
         for zone in topology.zones_in(region):
-            for path, material in ((rdir / f"{zone.name}.pem", private[zone.name]), (rdir / f"{zone.name}.mac", mac[zone.name])):
+            for path, material in ((rdir / f"{zone.name}.pem", private[zone.name]),
+                                   *((rdir / f"{zone.name}.{s}", m) for s, m in symmetric[zone.name].items())):
                 path.write_bytes(material)
                 path.chmod(0o600)
     return zone_keys

@@ -26,7 +26,7 @@ from tools.local.edge import DASHBOARD, Edge
 from tools.local.replication import Replicator
 from tools.local.routing import HealthChecker, Route53
 from tools.local.topology import (AWS_HEALTH_INTERVAL_S, AWS_RECORD_TTL_S, FEED_TABLE, IDEMPOTENCY_TABLE,
-                                  POSTS_TABLE, Topology, load_topology)
+                                  POSTS_TABLE, Topology, load_topology, restricted_table, subject_keys_table)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STATE_FILE = "runtime.json"
@@ -163,7 +163,9 @@ class Runtime:
             return functions.make(self.root, "edge", {}, config=self.edge_config)
 
     def region_env(self, region: str) -> dict[str, str]:
-        zones = {z.name: {"table": f"appx-restricted-{z.name}", "keyArn": keys.key_arn(region, self.zone_keys[z.name]["keyId"])}
+        zones = {z.name: {"table": restricted_table(z.name), "keysTable": subject_keys_table(z.name),
+                          "keyArn": keys.key_arn(region, self.zone_keys[z.name]["keyId"]),
+                          "wrapKeyArn": keys.key_arn(region, f"wrap-{z.name}")}
                  for z in self.topology.zones_in(region)}
         return {
             "APPX_REGION": region,

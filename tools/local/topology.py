@@ -104,6 +104,10 @@ def restricted_table(zone: str) -> str:
     return f"appx-restricted-{zone}"
 
 
+def subject_keys_table(zone: str) -> str:
+    return f"appx-subject-keys-{zone}"
+
+
 def load_topology(root: Path) -> Topology:
     project = load_project(root)
     cells = tuple(project.cell_regions)
@@ -115,6 +119,8 @@ def load_topology(root: Path) -> Topology:
             TableSpec(restricted_table(zone.name), "restricted", (("pk", "HASH"), ("sk", "RANGE")), tuple(zone.regions), True,
                       ttl_attribute="expiration")
         )
+        # The zone's subject-key store: replicated inside the zone only (no PITR in AWS either).
+        tables.append(TableSpec(subject_keys_table(zone.name), "key-material", (("pk", "HASH"),), tuple(zone.regions), False))
     everywhere = tuple(order)
     tables.append(
         TableSpec(
