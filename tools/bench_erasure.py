@@ -58,7 +58,7 @@ def run(histories: list[int]) -> list[dict]:
 
     from components.erasure_windows import SETTLE_SECONDS
     from tools.local import aws, functions, keys
-    from tools.local.topology import load_topology
+    from tools.local.topology import load_topology, restricted_table, subject_keys_table
 
     topology = load_topology(ROOT)
     key_dir = Path(tempfile.mkdtemp(prefix="appx-bench-keys-"))
@@ -69,7 +69,9 @@ def run(histories: list[int]) -> list[dict]:
         zone = next(z for z in topology.zones_in(REGION))
         env = {
             "APPX_REGION": REGION, "APPX_KEY_PROVIDER": f"local:{key_dir / REGION}", "POWERTOOLS_SERVICE_NAME": "appx-api",
-            "APPX_ZONES": json.dumps({z.name: {"table": f"appx-restricted-{z.name}", "keyArn": keys.key_arn(REGION, zone_keys[z.name]["keyId"])}
+            "APPX_ZONES": json.dumps({z.name: {"table": restricted_table(z.name), "keysTable": subject_keys_table(z.name),
+                                               "keyArn": keys.key_arn(REGION, zone_keys[z.name]["keyId"]),
+                                               "wrapKeyArn": keys.key_arn(REGION, f"wrap-{z.name}")}
                                       for z in topology.zones_in(REGION)}),
         }
         clock = Clock()
@@ -84,6 +86,7 @@ def run(histories: list[int]) -> list[dict]:
             signup = store.apply  # the sign-up itself is not measured: write the user as the API does
             from appx_common import ids
             token, token_hash = ids.new_bearer(subject)
+            api.app.subject_keys.create(zone.name, subject, clock())
             signup({"op": "createUser", "requestId": ids.new_request_id(), "zone": zone.name, "userId": subject, "tokenHash": token_hash,
                     "profile": {"userId": subject, "zone": zone.name, "authorId": ids.new_author_id(), "fields": {},
                                 "createdAt": "2026-01-01T00:00:00.000Z", "updatedAtUs": 0}})
@@ -91,7 +94,7 @@ def run(histories: list[int]) -> list[dict]:
             sizes, checkpoints = {}, sorted({1, history // 10 or 1, history // 2 or 1, history})
             started = time.perf_counter()
             for n in range(1, history + 1):
-                out = api(api_event("PATCH", "/v1/me", {**auth, "idempotency-key": f"bench-{history}-{n:08d}"},
+                out = api(api_event("PATCH", "/v1/me", {**auth, "idempotency-key": f"bench-erasure-{history:06d}-{n:08d}"},
                                     {"locale": "fr-FR" if n % 2 else "de-DE"}), None)
                 if out["statusCode"] != 200:
                     raise SystemExit(f"PATCH #{n} answered {out['statusCode']}: {out['body']}")
