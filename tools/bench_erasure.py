@@ -79,6 +79,8 @@ def run(histories: list[int]) -> list[dict]:
         worker = functions.make(ROOT, "worker", {**env, "POWERTOOLS_SERVICE_NAME": "appx-worker"}, clock=clock)
         store, jobs = api.app.store, worker.app.jobs
         calls: list[str] = []
+        worker_calls: list[str] = []
+        worker.app.store.ddb.meta.client.meta.events.register("before-call.dynamodb", lambda model, **_: worker_calls.append(model.name))
         store.ddb.meta.client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
         edge_headers = {"x-appx-zone": zone.name, "content-type": "application/json"}
         for history in histories:
@@ -110,12 +112,12 @@ def run(histories: list[int]) -> list[dict]:
             first = jobs.run(job)
             first_ms = (time.perf_counter() - t0) * 1000
             clock.t += SETTLE_SECONDS + 1
-            t0 = time.perf_counter()
+            t0, worker_calls[:] = time.perf_counter(), []
             final = jobs.run(jobs.get(zone.name, job["sk"]))
-            verify_ms = (time.perf_counter() - t0) * 1000
+            verify_ms, verify_calls = (time.perf_counter() - t0) * 1000, len(worker_calls)
             rows.append({"history": history, "profileBytes": sizes, "writesPerSecond": round(history / writing),
                          "deleteMs": round(delete_ms, 1), "deleteCalls": delete_calls, "jobFirstRunMs": round(first_ms, 1),
-                         "idempotencyRecordsDeleted": first["deleted"]["idempotency"], "jobVerifyRunMs": round(verify_ms, 1),
+                         "idempotencyRecordsDeleted": first["deleted"]["idempotency"], "jobVerifyRunMs": round(verify_ms, 1), "jobVerifyCalls": verify_calls,
                          "complete": final["complete"]})
     return rows
 
@@ -136,14 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         rows = run(histories)
     finally:
         sys.stdout = real
-    print(f"{'history':>8} {'profile bytes at checkpoints':<44} {'DELETE ms':>9} {'calls':>5} {'job 1st run ms':>14} {'records':>8} {'verify ms':>9} {'complete':>8}")
+    print(f"{'history':>8} {'profile bytes at checkpoints':<44} {'DELETE ms':>9} {'calls':>5} {'job 1st run ms':>14} {'records':>8} {'verify ms':>9} {'calls':>5} {'complete':>8}")
     for r in rows:
         sizes = ", ".join(f"{n}:{b}" for n, b in r["profileBytes"].items())
         print(f"{r['history']:>8} {sizes:<44} {r['deleteMs']:>9} {r['deleteCalls']:>5} {r['jobFirstRunMs']:>14} {r['idempotencyRecordsDeleted']:>8} "
-              f"{r['jobVerifyRunMs']:>9} {str(r['complete']):>8}")
+              f"{r['jobVerifyRunMs']:>9} {r['jobVerifyCalls']:>5} {str(r['complete']):>8}")
     print("profile size and the DynamoDB calls of DELETE /v1/me stay flat (latencies are moto's, in-process, not AWS's: "
-          "the call count is the measure); the job's first run scales with the idempotency records still "
-          "within their 24 h TTL (not with the account's age); the verifying run is flat.")
+          "moto has no real indexes, so its queries scan the table: the call counts are the measure); the job's first run scales with the idempotency records still "
+          "within their 24 h TTL (not with the account's age); the verifying run makes a constant number of calls.")
     return 0
 
 
