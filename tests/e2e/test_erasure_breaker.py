@@ -70,7 +70,7 @@ def test_open_breaker_queues_writes_applied_exactly_once(healthy):
     assert _region(stack, region)["breaker"] == "open"
     redeliveries = _region(stack, region)["stats"].get("worker_redeliveries", 0)
 
-    key = f"idem-{marker}"
+    key = f"idem-{uuid.uuid4()}"  # 22+ characters (docs/token-format.md)
     first = stack.request("POST", "/v1/posts", json_body={"text": f"queued {marker}"}, token=user["token"], country="FR",
                           headers={"Idempotency-Key": key})
     assert first.status == 202, first.text
