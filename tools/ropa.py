@@ -138,7 +138,7 @@ def record_for(run) -> dict:
     field_keys = []
     for r in run.resources:
         tags = r.props.get("tags") or {}
-        if r.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey") and tags.get("purpose") in ("field-encryption", "subject-key-wrapping"):
+        if r.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey") and tags.get("purpose") in ("field-encryption", "subject-key-wrapping", "subject-reference"):
             field_keys.append({"zone": tags.get("residency-zone"), "resource": r.name, "region": run.region_of(r), "purpose": tags["purpose"],
                                "kind": "primary" if r.type == "aws:kms/key:Key" else "replica",
                                "spec": r.props.get("keySpec") or r.props.get("customerMasterKeySpec")
@@ -207,6 +207,7 @@ def render_markdown(records: list[dict]) -> str:
             where = "; ".join(f"{region} ({how})" for region, how in t["regions"].items())
             out.append(f"| `{name}` | {cls} | {where} |")
         out.append("")
+    out += erasure_section(records)
     for rec in records:
         out += [f"## Stack `{rec['stack']}` ({rec['role']}, aws:region {rec['region']})", ""]
         if rec["entries"]:
@@ -219,11 +220,52 @@ def render_markdown(records: list[dict]) -> str:
         else:
             out.append("No data-bearing resources.")
         if rec["fieldKeys"]:
-            out += ["", "Zone keys (restricted fields and subject keys can be decrypted only where these exist):", ""]
+            out += ["", "Zone keys (restricted fields and subject keys can be decrypted, and subject references computed, only where these exist):", ""]
             for k in rec["fieldKeys"]:
                 out.append(f"- zone `{k['zone']}`: `{k['resource']}` ({k['purpose']}, {k['kind']}, {k['spec']}) in {k['region']}")
         out.append("")
     return "\n".join(out)
+
+
+def _days(seconds: int) -> str:
+    return f"{seconds / 86400:g} days"
+
+
+def erasure_section(records: list[dict]) -> list[str]:
+    """What erasure (Art. 17) means for every kind of copy, with the windows of this program."""
+    from components.config import load_project
+    from components.erasure_windows import (JOB_BOUND_SECONDS, SETTLE_SECONDS, STREAM_RETENTION_SECONDS, SWEEP_MINUTES,
+                                            erasure_windows)
+
+    windows = erasure_windows(load_project(ROOT))
+    entries = [e for rec in records for e in rec["entries"]]
+    pitr = sorted({e["backup"] for e in entries if e["backup"].startswith("PITR")})
+    queues = sorted({f"`{e['name']}` {e['retention']}" for e in entries if e["kind"] == "SQS queue"})
+    return [
+        "## What erasure (Art. 17) means for each copy", "",
+        f"`DELETE /v1/me` commits one transaction in the zone's restricted table: a **tombstone** (a keyed HMAC of the "
+        f"user id under the zone's KMS HMAC key, no other data), an **erasure job** and the profile's deletion. Every "
+        f"writer checks the tombstone in the same transaction as its write, so a redelivered or redriven write of the "
+        f"subject is dropped and counted (`AppX/ErasedSubjectWritesDropped`). The job is retried (stream, then a sweeper "
+        f"every {SWEEP_MINUTES} minutes in every region of the zone) until verified complete, at the earliest "
+        f"{SETTLE_SECONDS} s after the tombstone; an alarm fires when a job is older than {_days(JOB_BOUND_SECONDS)} "
+        f"({JOB_BOUND_SECONDS} s). `python -m tools.erasure list|resume` lists and resumes jobs.", "",
+        "| copy | what erasure does | how long a copy can outlive it |", "|---|---|---|",
+        "| restricted table and its zone replicas | the job deletes the profile, tokens and the job itself; the tombstone stays | "
+        f"tombstone: {windows.tombstone_seconds} s ({_days(windows.tombstone_seconds)}, TTL) |",
+        "| posts (EU-wide replicas) and each region's feed projection | the job deletes every post of the pseudonym (index "
+        "`byAuthor`, re-verified after the settle window) and the feed entries; markers (a hash of the pseudonym, hashed feed keys) "
+        "let every region's stream consumer and sweeper delete late copies | markers: TTL |",
+        "| idempotency records | the job deletes them (index `bySubject`, keyed by the subject reference) | none after the job |",
+        f"| DynamoDB streams | records cannot be deleted; a consumer acting on one after the erasure finds the tombstone or the erased-author marker | {STREAM_RETENTION_SECONDS} s (24 h) |",
+        f"| queues and DLQs ({'; '.join(queues)}) | messages cannot be deleted selectively; a delivered or redriven message of the subject is dropped by the tombstone check | "
+        f"queue retention, DLQ retention ({_days(windows.dlq_retention_seconds)}) plus one redrive ({_days(windows.redrive_seconds)}) |",
+        f"| backups ({', '.join(pitr) or 'none'}) | point-in-time copies cannot be edited; they expire with the recovery window; restoring one is an operator decision that must first re-apply every erasure made since its restore point | the PITR window |",
+        "",
+        f"The tombstone's lifetime ({windows.tombstone_seconds} s) = DLQ retention ({windows.dlq_retention_seconds} s) + one redrive "
+        f"({windows.redrive_seconds} s) + stream retention ({STREAM_RETENTION_SECONDS} s) + one day of margin, over the "
+        "longest-retaining cell (`components/erasure_windows.py`).", "",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

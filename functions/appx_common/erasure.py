@@ -31,7 +31,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from appx_common.store import ERASED_POSTS_PK, FEED_PK, JOBS_PK, Store, feed_key, is_conditional, iso, job_key, tombstone_key
+from appx_common.store import (ERASED_POSTS_PK, FEED_PK, JOBS_PK, Store, all_pages, feed_key, is_conditional, iso, job_key,
+                               tombstone_key)
 
 # Feed entries of posts erased within this window are cleared by every region's sweeper: longer
 # than a stream's retention (24 h), so a projection written from any stream record is caught.
@@ -44,27 +45,13 @@ class ErasureJobs:
 
     # ---- reading ------------------------------------------------------------------------
     def list(self, zone: str) -> list[dict]:
-        table, items = self.store.restricted(zone), []
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(JOBS_PK), "ConsistentRead": True}
-        while True:
-            page = table.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_pages(self.store.restricted(zone).query, KeyConditionExpression=Key("pk").eq(JOBS_PK), ConsistentRead=True)
 
     def get(self, zone: str, ref: str) -> dict | None:
         return self.store.restricted(zone).get_item(Key=job_key(ref), ConsistentRead=True).get("Item")
 
     def idempotency_ids(self, ref: str) -> list[str]:
-        table, ids = self.store.idempotency, []
-        kwargs: dict[str, Any] = {"IndexName": "bySubject", "KeyConditionExpression": Key("subject").eq(ref)}
-        while True:
-            page = table.query(**kwargs)
-            ids.extend(i["id"] for i in page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return ids
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return [i["id"] for i in all_pages(self.store.idempotency.query, IndexName="bySubject", KeyConditionExpression=Key("subject").eq(ref))]
 
     # ---- running ------------------------------------------------------------------------
     def run(self, job: Mapping[str, Any], consistent_posts: bool = False) -> dict:

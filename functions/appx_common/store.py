@@ -85,6 +85,17 @@ def is_conditional(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) in ("ConditionalCheckFailedException", "TransactionCanceledException") and not is_transient(exc)
 
 
+def all_pages(call: Callable[..., dict], **kwargs: Any) -> list[dict]:
+    """Every item of a paginated Query or Scan (``call`` is a boto3 Table's ``query``/``scan``)."""
+    items: list[dict] = []
+    while True:
+        page = call(**kwargs)
+        items.extend(page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -160,13 +171,8 @@ class Store:
 
     # ---- reads -------------------------------------------------------------------------
     def user_items(self, zone: str, user_id: str) -> list[dict]:
-        items, kwargs = [], {"KeyConditionExpression": "pk = :pk", "ExpressionAttributeValues": {":pk": user_pk(user_id)}, "ConsistentRead": True}
-        while True:
-            page = self.restricted(zone).query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_pages(self.restricted(zone).query, KeyConditionExpression="pk = :pk",
+                         ExpressionAttributeValues={":pk": user_pk(user_id)}, ConsistentRead=True)
 
     def get_profile(self, zone: str, user_id: str) -> dict | None:
         return self.restricted(zone).get_item(Key={"pk": user_pk(user_id), "sk": PROFILE}, ConsistentRead=True).get("Item")
@@ -178,13 +184,8 @@ class Store:
         return self.posts.get_item(Key=post_key(post_id)).get("Item")
 
     def posts_by_author(self, author_id: str) -> list[dict]:
-        items, kwargs = [], {"IndexName": "byAuthor", "KeyConditionExpression": "authorId = :a", "ExpressionAttributeValues": {":a": author_id}}
-        while True:
-            page = self.posts.query(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_pages(self.posts.query, IndexName="byAuthor", KeyConditionExpression="authorId = :a",
+                         ExpressionAttributeValues={":a": author_id})
 
     def feed_page(self, limit: int) -> list[dict]:
         page = self.feed.query(
@@ -363,13 +364,7 @@ class Store:
 
     def posts_by_author_consistent(self, author_id: str) -> list[dict]:
         """Strongly consistent (a full table scan, for audits): does not depend on the index."""
-        items, kwargs = [], {"FilterExpression": "authorId = :a", "ExpressionAttributeValues": {":a": author_id}, "ConsistentRead": True}
-        while True:
-            page = self.posts.scan(**kwargs)
-            items.extend(page.get("Items", []))
-            if "LastEvaluatedKey" not in page:
-                return items
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return all_pages(self.posts.scan, FilterExpression="authorId = :a", ExpressionAttributeValues={":a": author_id}, ConsistentRead=True)
 
     # ---- feed projection ---------------------------------------------------------------
     def put_feed_entry(self, post: Mapping[str, Any]) -> None:

@@ -164,3 +164,23 @@ def test_signup_reply_replays_its_session_and_erasure_removes_every_session_at_o
     left = world.ddb.Table("appx-restricted-eu").query(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": f"USER#{uid}"})["Items"]
     assert left == []
     assert world.request("GET", "/v1/me", token=token).status == 401
+
+
+def test_operator_command_lists_and_resumes_jobs(world, capsys):
+    from tools.erasure import main
+
+    user = world.signup().json
+    world.request("POST", "/v1/posts", {"text": "operator resumes"}, token=user["token"])
+    assert world.request("DELETE", "/v1/me", token=user["token"]).status == 204
+    capsys.readouterr()
+    assert main(["list", "--region", "eu-central-1", "--zone", "eu"], dynamodb=world.ddb) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert len(listed["pending"]) == 1 and user["userId"] not in json.dumps(listed)
+    # The command runs on the wall clock, long past this world's settle window: one run completes it.
+    assert main(["resume", "--region", "eu-central-1", "--zone", "eu", "--consistent"], dynamodb=world.ddb) == 0
+    first = json.loads(capsys.readouterr().out)["resumed"][0]
+    assert first["complete"] and first["deleted"]["posts"] == 1 and first["remaining"] == {"restricted": 0, "idempotency": 0, "posts": 0, "subjectKey": 0}
+    assert "operator resumes" not in world.dump()
+    assert main(["list", "--region", "eu-central-1"], dynamodb=world.ddb) == 0
+    assert json.loads(capsys.readouterr().out)["pending"] == []
+    assert main(["list", "--region", "eu-central-1", "--zone", "nowhere"], dynamodb=world.ddb) == 2

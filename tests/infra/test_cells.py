@@ -109,9 +109,20 @@ def test_subject_key_wrapping_keys_are_symmetric_rotating_and_only_inside_the_zo
     assert sorted(region for region, run in cell_runs.items() for _ in wrapping(run, REPLICA_KEY)) == sorted(zone.replica_regions)
 
 
+def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
+    from components.erasure_windows import JOB_BOUND_SECONDS
+
+    for region, run in cell_runs.items():
+        rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
+        assert [r.props["scheduleExpression"] for r in rules] == ["rate(5 minutes)"], region
+        alarms = [a.props for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props.get("metricName") == "ErasureJobOldestAgeSeconds"]
+        assert len(alarms) == 1 and alarms[0]["threshold"] == JOB_BOUND_SECONDS and alarms[0]["treatMissingData"] == "breaching"
+        env = json.loads(next(f.props for f in run.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-worker")
+                         ["environment"]["variables"]["APPX_ZONES"])
+        assert all(v["macKeyArn"] for v in env.values())
 def test_key_stores_have_no_backups_and_functions_minimal_grants(project, cell_runs):
     """PITR off (a backup would keep a shredded key); the API may create, read and delete subject
-    keys, the worker read and delete them, the stream function nothing."""
+    keys, the worker and the stream function (erasure jobs) read and delete them."""
     for region, run in cell_runs.items():
         stores = [t for t in run.of_type(TABLE) + run.of_type(REPLICA)
                   if (t.props.get("name") or t.props.get("globalTableArn", "")).rsplit("/", 1)[-1].startswith("appx-subject-keys-")]
@@ -125,7 +136,7 @@ def test_key_stores_have_no_backups_and_functions_minimal_grants(project, cell_r
             return {a for st in doc["Statement"] for a in st["Action"] if any(marker in r for r in st["Resource"])}
         assert actions_on("api", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
         assert actions_on("worker", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
-        assert actions_on("stream", "appx-subject-keys-") == set()
+        assert actions_on("stream", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}  # erasure jobs
 
 
 def test_cell_data_key_rotates(cell_runs):

@@ -25,9 +25,7 @@ def key_id(zone: str, public_pem: bytes) -> str:
 
 
 def generate(topology: Topology, directory: Path, bits: int = 2048) -> dict[str, dict[str, str]]:
-    """Write `<dir>/<region>/<zone>.pem` and the zone's subject-reference HMAC key
-    `<dir>/<region>/<zone>.mac` (the same in every region of the zone, like a multi-Region KMS
-    HMAC key). Returns zone -> {keyId, publicKeyPem}."""
+    """Write `<dir>/<region>/<zone>.pem`. Returns zone -> {keyId, publicKeyPem}."""
     zone_keys: dict[str, dict[str, str]] = {}
     private: dict[str, bytes] = {}
     symmetric = {name: {suffix: os.urandom(32) for suffix in ("wrap", "mac")} for name in topology.zones}
