@@ -16,11 +16,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 from appx_common import redrive, stream_redrive  # noqa: E402
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, sqs=None) -> int:
+    """`sqs`: a client for the DLQ redrive (tests and the local runtime pass their own)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["stream"]:
         return stream_redrive.main(argv[1:])
-    return redrive.main(argv)
+    return redrive.main(argv, sqs=sqs)
 
 
 if __name__ == "__main__":

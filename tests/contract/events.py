@@ -18,8 +18,8 @@ RESIDENCY = load_residency(ROOT / "residency.yaml")
 PERSONAL_ORIGIN = RESIDENCY.default_origin_host(DOMAIN)
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 MAX_INCLUDED_BODY = 1024 * 1024  # origin-request bodies are truncated at 1 MB
-EU_TOKEN = "appx1.u_eu_" + "a" * 26 + "." + "B" * 43
-DE_TOKEN = "appx1.u_de_" + "c" * 26 + "." + "D" * 43
+EU_TOKEN = "appx2.u_eu_" + "a" * 26 + ".s_" + "e" * 26 + "." + "B" * 43
+DE_TOKEN = "appx2.u_de_" + "c" * 26 + ".s_" + "f" * 26 + "." + "D" * 43
 
 
 def origin_request(method: str, uri: str, *, body: bytes | None = None, json_body=None, country: str | None = "FR",
