@@ -25,13 +25,12 @@ from components.config import STREAM_MAX_RETRY_ATTEMPTS, CellConfig
 from components.data_key import ALIAS as DATA_KEY_ALIAS, DataKeyArgs, RegionalDataKey
 from components.deferred_write_queue import DeferredWriteQueue, DeferredWriteQueueArgs
 from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
-from components.field_key import FieldKeyArgs, ZoneFieldKey, alias as field_key_alias
 from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
+from components.residency import ResidencyZone
 from components.stream_failure_queue import StreamFailureQueue, StreamFailureQueueArgs
-from components.subject_key import SubjectKeyArgs, ZoneSubjectKey, alias as subject_ref_alias
-from components.subject_key_wrapping import SubjectKeyWrappingArgs, ZoneSubjectKeyWrapping, alias as wrapping_alias
 from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, key_store_placement, placements, restricted_placement
+from components.zone_key import FIELD_ENCRYPTION, SUBJECT_KEY_WRAPPING, SUBJECT_REFERENCE, ZoneKey, ZoneKeyArgs, ZoneKeyKind
 
 # What a stream mapping needs to read its stream (Lambda Developer Guide, DynamoDB execution role).
 STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams")
@@ -101,21 +100,20 @@ class RegionalCell(pulumi.ComponentResource):
                 child,
             )
 
+        def zone_key(zone: ResidencyZone, short: str, kind: ZoneKeyKind, export: str) -> ZoneKey:
+            """The zone's key of this kind: the primary in its home cell, a replica elsewhere."""
+            primary = owned(zone.home_region, "zones", zone.name, export)
+            return ZoneKey(f"{name}-{short}-{zone.name}", ZoneKeyArgs(kind, zone, primary), child)
+
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
         key_stores: list[GlobalTable] = []
         for zone in config.zones:
             store = table(restricted_placement(zone), "zones", zone.name, "tableArn")
             key_store = table(key_store_placement(zone), "zones", zone.name, "keysTableArn")
-            primary = owned(zone.home_region, "zones", zone.name, "fieldKeyArn")
-            key = ZoneFieldKey(f"{name}-field-key-{zone.name}", FieldKeyArgs(zone, primary), child)
-            wrapping = ZoneSubjectKeyWrapping(
-                f"{name}-subject-key-wrapping-{zone.name}",
-                SubjectKeyWrappingArgs(zone, owned(zone.home_region, "zones", zone.name, "wrapKeyArn")), child,
-            )
-            subject_key = ZoneSubjectKey(
-                f"{name}-subject-key-{zone.name}", SubjectKeyArgs(zone, owned(zone.home_region, "zones", zone.name, "macKeyArn")), child
-            )
+            key = zone_key(zone, "field-key", FIELD_ENCRYPTION, "fieldKeyArn")
+            wrapping = zone_key(zone, "subject-key-wrapping", SUBJECT_KEY_WRAPPING, "wrapKeyArn")
+            subject_key = zone_key(zone, "subject-key", SUBJECT_REFERENCE, "macKeyArn")
             restricted.append(store)
             key_stores.append(key_store)
             zones[zone.name] = {"table": store.name, "tableArn": store.arn, "keysTable": key_store.name, "keysTableArn": key_store.arn,
@@ -166,12 +164,12 @@ class RegionalCell(pulumi.ComponentResource):
         key_store_arns = tuple(arns.table(t.name) for t in key_stores)
         posts_arn, feed_arn, idempotency_arn = (arns.table(t.name) for t in (posts, feed, idempotency))
         keys = (arns.keys(),)  # narrowed to one key by an alias condition
-        field_key_aliases = [field_key_alias(zone.name) for zone in config.zones]
-        wrapping_aliases = [wrapping_alias(zone.name) for zone in config.zones]
+        field_key_aliases = [FIELD_ENCRYPTION.alias(zone.name) for zone in config.zones]
+        wrapping_aliases = [SUBJECT_KEY_WRAPPING.alias(zone.name) for zone in config.zones]
         # Subject keys are wrapped and unwrapped only with the context the functions use (docs/token-format.md).
         subject_key_context = {"StringEquals": {"kms:EncryptionContext:appx:purpose": "subject-key"}}
         # Derives the subject-reference HMAC key (tombstones, erasure jobs); every regional function needs it.
-        subject_ref_grant = Grant(("kms:GenerateMac",), keys, aliased([subject_ref_alias(zone.name) for zone in config.zones],
+        subject_ref_grant = Grant(("kms:GenerateMac",), keys, aliased([SUBJECT_REFERENCE.alias(zone.name) for zone in config.zones],
                                                                       {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}))
 
         def function(short: str, grants: list[Grant], concurrency: int, sources: list[EventSource] = (), schedules: list[Schedule] = ()) -> CellFunction:

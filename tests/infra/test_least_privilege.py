@@ -8,9 +8,7 @@ import json
 import pytest
 
 from components.data_key import ALIAS as DATA_KEY_ALIAS
-from components.field_key import alias as field_key_alias
-from components.subject_key import alias as subject_ref_alias
-from components.subject_key_wrapping import alias as wrapping_alias
+from components.zone_key import FIELD_ENCRYPTION, SUBJECT_KEY_WRAPPING, SUBJECT_REFERENCE
 from tests.infra.conftest import refers
 from tests.infra.test_event_sources import role_policy_of
 
@@ -106,7 +104,8 @@ def key_labels(statement, region: str) -> list[str] | None:
 
 
 ALIAS_LABELS = {DATA_KEY_ALIAS: "data-key"}
-ZONE_KEY_ALIASES = {"alias/appx-field-": "field-key", "alias/appx-subject-wrap-": "wrap-key", "alias/appx-subject-ref-": "ref-key"}
+ZONE_KEY_ALIASES = {f"alias/{kind.alias_prefix}-": label for kind, label in
+                    ((FIELD_ENCRYPTION, "field-key"), (SUBJECT_KEY_WRAPPING, "wrap-key"), (SUBJECT_REFERENCE, "ref-key"))}
 
 
 def _zone_key_label(alias: str) -> str:
@@ -139,9 +138,8 @@ def test_every_alias_a_role_names_targets_that_key_in_the_cell(project, mode_cel
         keys = [k for k in run.resources if k.type in ("aws:kms/key:Key", "aws:kms/replicaKey:ReplicaKey")]
         wanted = {DATA_KEY_ALIAS: ("data-at-rest", None)}
         for zone in project.residency.zones_in(region):
-            wanted[field_key_alias(zone.name)] = ("field-encryption", zone.name)
-            wanted[wrapping_alias(zone.name)] = ("subject-key-wrapping", zone.name)
-            wanted[subject_ref_alias(zone.name)] = ("subject-reference", zone.name)
+            for kind in (FIELD_ENCRYPTION, SUBJECT_KEY_WRAPPING, SUBJECT_REFERENCE):
+                wanted[kind.alias(zone.name)] = (kind.purpose, zone.name)
         for name, (purpose, zone) in wanted.items():
             alias = aliases[name]
             (key,) = [k for k in keys if (k.props.get("tags") or {}).get("purpose") == purpose
