@@ -81,19 +81,6 @@ def test_zone_keys_are_multi_region_with_replicas_only_inside_the_zone(project, 
     assert sorted(replicas) == sorted(zone.replica_regions)
 
 
-def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
-    from components.erasure_windows import JOB_BOUND_SECONDS
-
-    for region, run in cell_runs.items():
-        rules = run.of_type("aws:cloudwatch/eventRule:EventRule")
-        assert [r.props["scheduleExpression"] for r in rules] == ["rate(5 minutes)"], region
-        alarms = [a.props for a in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm") if a.props.get("metricName") == "ErasureJobOldestAgeSeconds"]
-        assert len(alarms) == 1 and alarms[0]["threshold"] == JOB_BOUND_SECONDS and alarms[0]["treatMissingData"] == "breaching"
-        env = json.loads(next(f.props for f in run.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-worker")
-                         ["environment"]["variables"]["APPX_ZONES"])
-        assert all(v["macKeyArn"] for v in env.values())
-
-
 @pytest.mark.parametrize("zone_name", ["eu", "de"])
 def test_subject_key_wrapping_keys_are_symmetric_rotating_and_only_inside_the_zone(project, cell_runs, zone_name):
     zone = project.residency.zones[zone_name]
@@ -120,6 +107,8 @@ def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
         env = json.loads(next(f.props for f in run.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-worker")
                          ["environment"]["variables"]["APPX_ZONES"])
         assert all(v["macKeyArn"] for v in env.values())
+
+
 def test_key_stores_have_no_backups_and_functions_minimal_grants(project, cell_runs):
     """PITR off (a backup would keep a shredded key); the API may create, read and delete subject
     keys, the worker and the stream function (erasure jobs) read and delete them."""
