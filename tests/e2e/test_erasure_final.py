@@ -34,6 +34,14 @@ def _dropped(stack) -> int:
     return sum(text.count(DROPPED) for path, text in stack.logs().items() if path.endswith("worker.log"))
 
 
+def _dropped_since(stack, before: int, expected: int, timeout_s: float) -> int:
+    """How many writes were dropped since `before`, once `expected` were or the time ran out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and _dropped(stack) - before < expected:
+        time.sleep(0.2)
+    return _dropped(stack) - before
+
+
 def _wait_erased(stack, needles: list[str], timeout_s: float = 30.0) -> dict[str, str]:
     """Until no region holds any needle and no erasure job is pending; returns the last dumps."""
     deadline = time.monotonic() + timeout_s
@@ -76,10 +84,7 @@ def test_queued_signup_redelivered_after_erasure_stays_erased(healthy):
     before = _dropped(stack)
 
     sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])  # the redelivery
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and _dropped(stack) == before:
-        time.sleep(0.2)
-    assert _dropped(stack) == before + 1, "the redelivered sign-up was not dropped"
+    assert _dropped_since(stack, before, 1, timeout_s=15) == 1, "the redelivered sign-up was not dropped"
     assert stack.request("GET", "/v1/me", token=user["token"], country="PT").status == 401
     _assert_nothing_left(_wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
     assert stack.request("GET", "/v1/me", token=user["token"], country="PT").status == 401
@@ -118,10 +123,7 @@ def test_writes_queued_and_in_the_dlq_are_not_applied_after_erasure(healthy):
     time.sleep(4)  # the paused receives' visibility timeout (3 s) runs out
     assert redrive_main(["--dlq", dlq, "--queue", queue, "--region", region], sqs=sqs) == 0
 
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and _dropped(stack) - before < 4:
-        time.sleep(0.3)
-    assert _dropped(stack) - before == 4, "every queued and redriven write of the erased subject is dropped"
+    assert _dropped_since(stack, before, 4, timeout_s=20) == 4, "every queued and redriven write of the erased subject is dropped"
     _assert_nothing_left(_wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
     assert stack.request("GET", "/v1/me", token=user["token"], country="FR").status == 401
 
