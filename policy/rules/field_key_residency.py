@@ -3,7 +3,7 @@ wrapping keys (symmetric, multi-Region) live only in the regions of their zone, 
 the zone can decrypt (GDPR Art. 44, Art. 32)."""
 
 from policy.rules._common import (
-    FIELD_ENCRYPTION, KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, ZONE_KEY_PURPOSES, EnforcementLevel, Severity, graph_rule,
+    KMS_KEY, KMS_REPLICA_KEY, PURPOSE_TAG, ZONE_KEY_PURPOSES, EnforcementLevel, Severity, graph_rule,
     residency, resource_region, tags_of,
 )
 from policy.rules._lineage import copied_identity
