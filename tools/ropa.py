@@ -77,7 +77,8 @@ def _retention(r) -> str:
         from policy.rules._common import holds_subject_keys
 
         if holds_subject_keys(r.type, p) is not None:
-            return "until the subject is erased: deleting its key makes every copy of its data unreadable (crypto-shredding)"
+            return ("until the subject is erased: erasure overwrites every region's copy of its key, which makes every "
+                    "copy of its data unreadable (crypto-shredding)")
         ttl = p.get("ttl") or {}
         if ttl.get("enabled") and ttl.get("attributeName"):
             return f"until item TTL `{ttl['attributeName']}` or erasure"
@@ -251,6 +252,10 @@ def erasure_section(records: list[dict]) -> list[str]:
         f"{SETTLE_SECONDS} s after the tombstone; an alarm fires when a job is older than {_days(JOB_BOUND_SECONDS)} "
         f"({JOB_BOUND_SECONDS} s). `python -m tools.erasure list|resume` lists and resumes jobs.", "",
         "| copy | what erasure does | how long a copy can outlive it |", "|---|---|---|",
+        "| subject-key store (a plain table in every region of the zone, no stream, no backup) | first of all, every "
+        "region's copy of the subject's key is overwritten by a marker; from then on no copy of the subject's data "
+        "anywhere can be opened | none; a region unreachable at that moment keeps its copy until it is back and the "
+        "job re-shreds it |",
         "| restricted table and its zone replicas | the job deletes the profile, tokens and the job itself; the tombstone stays | "
         f"tombstone: {windows.tombstone_seconds} s ({_days(windows.tombstone_seconds)}, TTL) |",
         "| posts (EU-wide replicas) and each region's feed projection | the job deletes every post of the pseudonym (index "

@@ -32,6 +32,7 @@ RULE_MODULES = (
     "queue_retention",
     "pitr_recovery_period",
     "dynamodb_pitr",
+    "key_store_single_copy",
     "dynamodb_deletion_protection",
     "cloudfront_viewer_tls",
     "cloudfront_origin_tls",
