@@ -9,17 +9,13 @@ layer is peeled off too."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 
-from appx_common.envelope import EnvelopeError, open_for_subject
-from appx_common.idempotency import _aead
-from appx_common.subject_keys import reply_field
-from appx_common.subject_keys import SubjectKey
+import boto3
+
+from tests import shredding
 from tests.functions.conftest import TABLES, ZONE_REGIONS
 
-SEALED = re.compile(r"appxsk1\.[a-z0-9]+\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 BACKED_UP = [t for t in TABLES if not t.startswith("appx-subject-keys-")]
 STREAMED = ("appx-restricted-eu", "appx-restricted-de", "appx-posts")
 
@@ -38,22 +34,12 @@ def _copy(world) -> dict:
             "queue": peek(world.queue_url), "dlq": peek(world.dlq_url)}
 
 
-def _held_keys(world, subjects) -> list:
-    """Every subject key the system can still produce: each wrapped key stored in any region's key
-    store, unwrapped with the zone's wrapping key for every subject it could belong to."""
-    import boto3
-
-    provider, held = world.api.app.keys, []
-    for zone, regions in ZONE_REGIONS.items():
-        for region in regions:
-            for item in boto3.resource("dynamodb", region_name=region).Table(f"appx-subject-keys-{zone}").scan()["Items"]:
-                for subject in subjects if "wrapped" in item else ():
-                    try:
-                        material = provider.open_subject_key(zone, subject, bytes(item["wrapped"]))
-                    except EnvelopeError:
-                        continue
-                    held.append(SubjectKey(zone, subject, int(item["version"]), material))
-    return held
+def _stored_wrapped_keys() -> list[tuple[str, bytes, int]]:
+    """(zone, wrapped key, version) of every subject key stored in any region's key store."""
+    return [(zone, bytes(item["wrapped"]), int(item["version"]))
+            for zone, regions in ZONE_REGIONS.items() for region in regions
+            for item in boto3.resource("dynamodb", region_name=region).Table(f"appx-subject-keys-{zone}").scan()["Items"]
+            if "wrapped" in item]
 
 
 def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
@@ -72,7 +58,7 @@ def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
     world.sqs.send_message(QueueUrl=world.dlq_url, MessageBody=queued[0]["Body"])
 
     copy = _copy(world)
-    blob = json.dumps(copy, default=repr)
+    blob = shredding.blob_of(copy)
     assert "appxenc1" not in blob  # no edge ciphertext (RSA-openable) is kept anywhere
     for plaintext in ("alice@example.org", "bob@example.org", users["alice"]["token"].rsplit(".", 1)[1]):
         assert plaintext not in blob
@@ -83,31 +69,14 @@ def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
     world.finish_erasures()
 
     # Every ciphertext of the copy, with the Idempotency-Keys' outer layer peeled off as well.
-    tokens = set(SEALED.findall(blob))
-    for item in copy["tables"]["appx-idempotency"]:
-        if "response" in item:
-            raw = bytes(item["response"].value)
-            for key in idem_keys:
-                try:
-                    tokens |= set(SEALED.findall(_aead(key, item["id"]).decrypt(raw[:12], raw[12:], item["id"].encode()).decode()))
-                except Exception:  # noqa: BLE001 - not this key
-                    pass
-    contexts = {"email", "name", "phone", "birthDate"}
-    contexts |= {reply_field(i["id"]) for i in copy["tables"]["appx-idempotency"]}
-    contexts |= {f"queued-write:{json.loads(b)['requestId']}" for b in copy["queue"] + copy["dlq"]}
-    held = _held_keys(world, (alice, bob))
-    assert {k.subject for k in held} == {bob}  # alice's key is gone, bob's is not
+    records = copy["tables"]["appx-idempotency"]
+    tokens = shredding.ciphertexts(blob, records, idem_keys)
+    fields = shredding.contexts(blob, [i["id"] for i in records])
+    held = shredding.held_keys(_stored_wrapped_keys(), world.api.app.keys.open_subject_key, (alice, bob))
+    assert {k.subject for k in held} == {bob}  # alice's key is gone from every region, bob's is not
 
-    opened = {alice: 0, bob: 0}
-    for token in tokens:
-        for key in held:
-            for field in contexts:
-                try:
-                    open_for_subject(token, key.material, field, key.zone, key.subject, key.version)
-                except EnvelopeError:
-                    continue
-                opened[key.subject] += 1
-    assert opened[alice] == 0
+    opened = shredding.opened(tokens, held, fields)
+    assert opened.get(alice, 0) == 0
     # bob: 3 fields, the patched phone (stream images), the sign-up reply, the PATCH/post replies, queued writes
     assert opened[bob] >= 6, opened
     assert len(tokens) > opened[bob]  # alice's ciphertexts were in the copy, and none opened
