@@ -1,8 +1,9 @@
-"""List, resume and re-apply erasure jobs (GDPR Art. 17): `python -m tools.erasure list|resume|reapply`.
+"""Erasure jobs and restores (GDPR Art. 17): `python -m tools.erasure list|resume|reapply|copyback`.
 
     python -m tools.erasure list   --region eu-west-1 [--zone eu]            # AWS (boto3 credentials)
     python -m tools.erasure resume --region eu-west-1 [--zone eu] [--job REF] [--consistent]
     python -m tools.erasure reapply --region eu-west-1 --table appx-posts-restored --as appx-posts [--apply]
+    python -m tools.erasure copyback --region eu-west-1 --table appx-posts-restored --as appx-posts [--apply]
     python -m tools.erasure list   --local [--state-dir DIR] --region eu-west-1   # the running local stack
 
 A job is a row of the zone's restricted table (``ERASURE-JOB`` / subject reference) written with
@@ -19,6 +20,11 @@ table) and deletes from the restored table every item of an erased subject, matc
 erasure job matches it, for the layout of the live table named by ``--as``. It also copies the
 live erasure records the restored table misses (tombstones, jobs, markers). Dry run unless
 ``--apply``; prints counts per kind of item, never a user id. Exit 1 when a dry run found work.
+
+``copyback`` (same arguments) is the swap: it refuses a restored table that still holds an item of
+an erased subject (run ``reapply --apply`` first), copies into the live table ``--as`` every item it lacks (conditional puts: a newer live
+item wins; sessions and sign-up replies never come back), then re-applies to the live table the
+erasures committed meanwhile. Dry run unless ``--apply``.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ sys.path.insert(0, str(ROOT / "functions"))
 
 from appx_common.config import RegionConfig  # noqa: E402
 from appx_common.erasure import ErasureJobs  # noqa: E402
-from appx_common.reapply import read_erasures, reapply  # noqa: E402
+from appx_common.reapply import copy_back, read_erasures, reapply  # noqa: E402
 from appx_common.store import Store  # noqa: E402
 from appx_common.subjects import SubjectRefs, kms_loader, local_loader  # noqa: E402
 
@@ -87,14 +93,17 @@ def key_names_of(dynamodb, table: str, region: str) -> tuple[str, ...] | str:
 
 
 def run_reapply(args, residency, dynamodb_for, subject_refs) -> int:
+    """``reapply`` and ``copyback`` (which re-checks the restored table, copies, then re-applies
+    to the live table the erasures committed meanwhile)."""
     tables = restorable_tables(residency, args.region)
     if args.table is None or args.as_table not in tables:
         given = "--table (missing)" if args.table is None else f"--as {args.as_table or '(missing)'}"
-        print(f"error: {given}: reapply needs --table <restored table> and --as <the live table whose layout it has> "
+        print(f"error: {given}: {args.command} needs --table <restored table> and --as <the live table whose layout it has> "
               f"(allowed --as in {args.region}: {', '.join(sorted(tables))})", file=sys.stderr)
         return 2
     kind, zone, spec = tables[args.as_table]
-    key_names = key_names_of(dynamodb_for(args.region), args.table, args.region)
+    ddb = dynamodb_for(args.region)
+    key_names = key_names_of(ddb, args.table, args.region)
     if isinstance(key_names, str):
         print(f"error: {key_names}", file=sys.stderr)
         return 2
@@ -103,31 +112,50 @@ def run_reapply(args, residency, dynamodb_for, subject_refs) -> int:
         print(f"error: --table {args.table} is keyed ({', '.join(key_names)}), not like --as {args.as_table} "
               f"({', '.join(expected)})", file=sys.stderr)
         return 2
+    if args.command == "copyback" and args.table == args.as_table:
+        print(f"error: --table {args.table}: copyback copies a restored table into --as, not a table into itself", file=sys.stderr)
+        return 2
     # Every zone's tombstones, read in a region of the zone (this one when it serves the zone).
     read_in = {z.name: args.region if args.region in z.regions else z.home_region for z in residency.zones.values()}
-    zone_stores = {z: store_for(r, [z], dynamodb_for(r)) for z, r in read_in.items()}
-    erasures = read_erasures(zone_stores, store_for(args.region, [], dynamodb_for(args.region)))
+
+    def live_erasures():
+        return read_erasures({z: store_for(r, [z], dynamodb_for(r)) for z, r in read_in.items()},
+                             store_for(args.region, [], ddb))
+
+    erasures = live_erasures()
     refs = subject_refs(zone) if zone else SubjectRefs(_no_key)
-    outcome = reapply(dynamodb_for(args.region).Table(args.table), kind, key_names, erasures, refs, zone=zone, apply=args.apply)
-    print(json.dumps({"region": args.region, "table": args.table, "as": args.as_table, "applied": args.apply,
-                      "liveErasures": erasures.counts(), **outcome}, indent=2))
+    report = {"region": args.region, "table": args.table, "as": args.as_table, "applied": args.apply,
+              "liveErasures": erasures.counts()}
+    outcome = reapply(ddb.Table(args.table), kind, key_names, erasures, refs, zone=zone,
+                      apply=args.apply and args.command == "reapply")
     found = sum(outcome["erased"].values()) + outcome["erasureRecordsCopied"]
-    return 0 if args.apply or not found else 1
+    if args.command == "reapply":
+        print(json.dumps({**report, **outcome}, indent=2))
+        return 0 if args.apply or not found else 1
+    if outcome["erased"]:  # (erasure records it lacks do not matter here: the live table has them)
+        print(f"error: --table {args.table} still holds {sum(outcome['erased'].values())} item(s) of subjects erased since "
+              "its restore point: run `reapply --apply` on it first", file=sys.stderr)
+        return 2
+    report["copyBack"] = copy_back(ddb.Table(args.table), ddb.Table(args.as_table), kind, key_names, apply=args.apply)
+    if args.apply:  # erasures committed while copying: their tombstones exist now
+        report["liveReapplied"] = reapply(ddb.Table(args.as_table), kind, key_names, live_erasures(), refs, zone=zone, apply=True)["erased"]
+    print(json.dumps(report, indent=2))
+    return 0
 
 
 def main(argv: list[str] | None = None, dynamodb=None, subject_refs=None) -> int:
     """``dynamodb`` (one resource for every region) and ``subject_refs`` (zone -> SubjectRefs)
     replace the AWS clients in tests."""
     parser = argparse.ArgumentParser(prog="python -m tools.erasure", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("list", "resume", "reapply"))
+    parser.add_argument("command", choices=("list", "resume", "reapply", "copyback"))
     parser.add_argument("--region", required=True, help="a region of the zone(s); reapply: the region of the restored table")
     parser.add_argument("--zone", action="append", help="residency zone (repeatable; default: every zone listing --region)")
     parser.add_argument("--job", help="resume only this job (its subject reference, as `list` prints it)")
     parser.add_argument("--consistent", action="store_true", help="find posts by a consistent scan, not the index")
-    parser.add_argument("--table", help="reapply: the table restored from a point-in-time backup")
+    parser.add_argument("--table", help="reapply/copyback: the table restored from a point-in-time backup")
     parser.add_argument("--as", dest="as_table", metavar="LIVE_TABLE",
-                        help="reapply: the live table it is a copy of (appx-posts, appx-feed, appx-idempotency, appx-restricted-<zone>)")
-    parser.add_argument("--apply", action="store_true", help="reapply: delete and copy (default: a dry run that only counts)")
+                        help="reapply/copyback: the live table it is a copy of (appx-posts, appx-feed, appx-idempotency, appx-restricted-<zone>)")
+    parser.add_argument("--apply", action="store_true", help="reapply/copyback: write (default: a dry run that only counts)")
     parser.add_argument("--local", action="store_true", help="the running local stack (tools.local) instead of AWS")
     parser.add_argument("--state-dir", type=Path, default=None, help="the local stack's state dir (default .local-runtime/)")
     args = parser.parse_args(argv)
@@ -135,11 +163,12 @@ def main(argv: list[str] | None = None, dynamodb=None, subject_refs=None) -> int
     from components.residency import RESIDENCY_FILE, load_residency
 
     residency = load_residency(ROOT / RESIDENCY_FILE)
-    if args.command != "reapply" and (args.table or args.as_table or args.apply):
-        print(f"error: --table, --as and --apply belong to reapply, not {args.command}", file=sys.stderr)
+    restoring = args.command in ("reapply", "copyback")
+    if not restoring and (args.table or args.as_table or args.apply):
+        print(f"error: --table, --as and --apply belong to reapply and copyback, not {args.command}", file=sys.stderr)
         return 2
-    if args.command == "reapply" and (args.zone or args.job or args.consistent):
-        print("error: --zone, --job and --consistent belong to list/resume: reapply reads the erasures of every zone", file=sys.stderr)
+    if restoring and (args.zone or args.job or args.consistent):
+        print(f"error: --zone, --job and --consistent belong to list/resume: {args.command} reads the erasures of every zone", file=sys.stderr)
         return 2
     zones = args.zone or [z.name for z in residency.zones.values() if args.region in z.regions]
     unknown = [z for z in zones if z not in residency.zones or args.region not in residency.zones[z].regions]
@@ -170,7 +199,7 @@ def main(argv: list[str] | None = None, dynamodb=None, subject_refs=None) -> int
             resources[region] = boto3.resource("dynamodb", region_name=region, config=DEFAULT, **kwargs)
         return resources[region]
 
-    if args.command == "reapply":
+    if restoring:
         return run_reapply(args, residency, dynamodb_for, subject_refs or default_subject_refs(args.region, state))
     jobs = jobs_for(args.region, zones, dynamodb_for(args.region))
     now = time.time()

@@ -16,6 +16,11 @@ every item the erasure job would have deleted, matched as the job and the writer
 It then copies the live erasure records the restored table misses (tombstones and jobs into a
 restricted table, markers into posts), so the table can replace the live one without forgetting
 an erasure made after its restore point. Idempotent: a second run deletes and copies nothing.
+
+``copy_back`` is the swap: it puts the items of a re-applied restored table that the live table
+lacks into it (a newer live item always wins; bearer credentials never come back). An erasure
+committed while it copies is caught by re-applying to the live table afterwards (its tombstone
+exists by then); one committed later runs its job over the copied items like any other.
 """
 
 from __future__ import annotations
@@ -26,10 +31,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr
+from botocore.exceptions import ClientError
 
 from appx_common.erasure import ErasureJobs
-from appx_common.store import (CREDENTIAL_PREFIXES, ERASED_POSTS_PK, JOBS_PK, PROFILE, TOMBSTONE, Store, all_pages,
-                               erased_author_key, feed_key, restricted_item_user)
+from appx_common.store import (CREDENTIAL_PREFIXES, ERASED_POSTS_PK, JOBS_PK, PROFILE, REPLY_PREFIX, TOMBSTONE, USER_PREFIX, Store,
+                               all_pages, erased_author_key, feed_key, is_conditional, restricted_item_user)
 from appx_common.subjects import SubjectRefs
 
 KINDS = ("restricted", "posts", "feed", "idempotency")
@@ -84,7 +90,7 @@ def erased_item_kind(kind: str, item: Mapping[str, Any], erasures: Erasures, ref
         if user is None or refs.ref(user) not in erasures.refs:
             return None
         sk = str(item["sk"])
-        if str(item["pk"]).startswith("USER#"):
+        if str(item["pk"]).startswith(USER_PREFIX):
             return "profile" if sk == PROFILE else "session" if sk.startswith(CREDENTIAL_PREFIXES) else "userItem"
         return "signupReply"
     if kind == "posts":
@@ -137,3 +143,36 @@ def reapply(table, kind: str, key_names: tuple[str, ...], erasures: Erasures, re
             for record in to_copy:
                 batch.put_item(Item=record)
     return {"scanned": scanned, "erased": dict(sorted(erased.items())), "erasureRecordsCopied": len(to_copy)}
+
+
+def is_credential(kind: str, item: Mapping[str, Any]) -> bool:
+    """A bearer credential (session or legacy token hash, a sign-up reply holding a token): a
+    restore never brings one back, the user signs in again."""
+    if kind != "restricted":
+        return False
+    return str(item.get("sk", "")).startswith(CREDENTIAL_PREFIXES) or str(item.get("pk", "")).startswith(REPLY_PREFIX)
+
+
+def copy_back(restored, live, kind: str, key_names: tuple[str, ...], *, apply: bool = False) -> dict:
+    """Put every item of the (re-applied) ``restored`` table that the ``live`` table lacks into it,
+    conditionally: an item the live table holds (newer) always wins. Credentials are never copied."""
+    names = {f"#k{i}": k for i, k in enumerate(key_names)}
+    live_keys = {tuple(i[k] for k in key_names) for i in all_pages(
+        live.scan, ConsistentRead=True, ProjectionExpression=", ".join(names), ExpressionAttributeNames=names)}
+    counts: Counter[str] = Counter()
+    for item in all_pages(restored.scan, ConsistentRead=True):
+        if is_credential(kind, item):
+            counts["credentialsSkipped"] += 1
+        elif tuple(item[k] for k in key_names) in live_keys:
+            counts["alreadyLive"] += 1
+        elif not apply:
+            counts["copied"] += 1
+        else:
+            try:
+                live.put_item(Item=item, ConditionExpression=Attr(key_names[0]).not_exists())
+                counts["copied"] += 1
+            except ClientError as exc:
+                if not is_conditional(exc):
+                    raise
+                counts["alreadyLive"] += 1  # written meanwhile
+    return {k: counts[k] for k in ("copied", "alreadyLive", "credentialsSkipped")}

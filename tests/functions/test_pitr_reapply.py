@@ -142,4 +142,56 @@ def test_reapply_refuses_bad_input_naming_the_argument(world, capsys, argv, mess
 
 def test_list_refuses_reapply_arguments(world, capsys):
     assert main(["list", "--region", REGION, "--apply"], dynamodb=world.ddb) == 2
-    assert "--table, --as and --apply belong to reapply" in capsys.readouterr().err
+    assert "--table, --as and --apply belong to reapply and copyback" in capsys.readouterr().err
+
+
+def _copyback(world, capsys, table: str, *extra: str) -> tuple[int, dict | None, str]:
+    refs = SubjectRefs(local_loader(world.keys["dir"]))
+    code = main(["copyback", "--region", REGION, "--table", f"{table}-restored", "--as", table, *extra],
+                dynamodb=world.ddb, subject_refs=lambda zone: refs)
+    captured = capsys.readouterr()
+    return code, json.loads(captured.out) if captured.out else None, captured.err
+
+
+def test_copyback_brings_back_lost_items_never_an_erased_subject_or_a_credential(world, restored, capsys):
+    from boto3.dynamodb.conditions import Key
+
+    people, marks = restored["people"], restored["marks"]
+    bob = people["bob"]
+    # The accident the backup is for: bob's posts and his whole partition are gone from the live tables.
+    for post in bob["posts"]:
+        world.ddb.Table("appx-posts").delete_item(Key={"pk": f"POST#{post['postId']}", "sk": "POST"})
+    live_eu = world.ddb.Table("appx-restricted-eu")
+    for item in live_eu.query(KeyConditionExpression=Key("pk").eq(f"USER#{bob['userId']}"))["Items"]:
+        live_eu.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+
+    code, _, err = _copyback(world, capsys, "appx-posts", "--apply")  # not re-applied yet
+    assert code == 2 and "run `reapply --apply` on it first" in err
+    for table in ("appx-posts", "appx-restricted-eu"):
+        assert _reapply(world, capsys, table, "--apply")[0] == 0
+    # erin is erased after the re-application: the restored table holds her again, copyback refuses.
+    assert world.request("DELETE", "/v1/me", token=people["erin"]["token"]).status == 204
+    world.finish_erasures()
+    marks = marks | {people["erin"]["userId"]} | {p[k] for p in people["erin"]["posts"] for k in ("postId", "text")}
+    assert _copyback(world, capsys, "appx-posts")[0] == 2
+    assert _reapply(world, capsys, "appx-posts", "--apply")[0] == 0
+
+    live_before = _canonical(_scan(world, "appx-posts"))
+    code, dry, _ = _copyback(world, capsys, "appx-posts")
+    assert code == 0 and dry["copyBack"]["copied"] == 3 and _canonical(_scan(world, "appx-posts")) == live_before
+    code, done, _ = _copyback(world, capsys, "appx-posts", "--apply")
+    assert code == 0 and done["copyBack"]["copied"] == 3 and "liveReapplied" in done
+    live_posts = _scan(world, "appx-posts")
+    assert {p["postId"] for p in bob["posts"]} <= {i.get("postId") for i in live_posts}
+    assert not any(_of_erased(i, marks) for i in live_posts if not str(i["pk"]).startswith(ERASURE_RECORDS))
+
+    # dave's job completed meanwhile: the copy of his pending job row (it names him) must go first.
+    assert _copyback(world, capsys, "appx-restricted-eu", "--apply")[0] == 2
+    assert _reapply(world, capsys, "appx-restricted-eu", "--apply")[1]["erased"] == {"erasureJob": 1}
+    code, done, _ = _copyback(world, capsys, "appx-restricted-eu", "--apply")
+    assert code == 0 and done["copyBack"]["credentialsSkipped"] >= 2
+    bob_live = live_eu.query(KeyConditionExpression=Key("pk").eq(f"USER#{bob['userId']}"))["Items"]
+    assert [i["sk"] for i in bob_live] == ["PROFILE"]  # his profile is back, no session: he signs in again
+    assert world.request("GET", "/v1/me", token=bob["token"]).status == 401
+    assert not any(_of_erased(i, marks) for i in _scan(world, "appx-restricted-eu") if not str(i["pk"]).startswith(ERASURE_RECORDS))
+    assert _copyback(world, capsys, "appx-posts", "--apply")[1]["copyBack"]["copied"] == 0  # idempotent
