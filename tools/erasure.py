@@ -50,12 +50,12 @@ if TYPE_CHECKING:
 
 
 def _no_key(zone: str) -> bytes:
-    raise RuntimeError("the operator command never computes subject references")
+    raise RuntimeError("jobs, tombstones and markers are read by reference: no subject reference is computed here")
 
 
-def store_for(region: str, zones: list[str], dynamodb, refs: SubjectRefs | None = None) -> Store:
+def store_for(region: str, zones: list[str], dynamodb) -> Store:
     cfg = RegionConfig(region=region, zones={z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}"} for z in zones})
-    return Store(cfg, dynamodb, refs or SubjectRefs(_no_key))
+    return Store(cfg, dynamodb, SubjectRefs(_no_key))
 
 
 def jobs_for(region: str, zones: list[str], dynamodb) -> ErasureJobs:
