@@ -56,7 +56,9 @@ class ErasureWindows:
 
 def pitr_recovery_days(project: Project) -> int:
     """The longest PITR window over the project's tables that hold subjects' items: an owned table
-    keeps its cell's ``pitrRecoveryPeriodDays``, a replica AWS's default (Pulumi cannot set it)."""
+    keeps its cell's ``pitrRecoveryPeriodDays``, a replica AWS's default (Pulumi cannot set it).
+    The default is also AWS's maximum, so an operator who later sets a replica's period by hand
+    (README, Backups) cannot outrun the tombstones."""
     cells = {s.region: cell_config(project, s).settings.pitr_recovery_period_days
              for s in project.stacks.values() if s.role == "cell"}
     days = list(cells.values()) if FEED.point_in_time_recovery else []  # every cell owns its feed
