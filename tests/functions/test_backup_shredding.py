@@ -2,10 +2,10 @@
 the DLQ just before an erasure; after it, try to open every ciphertext in that copy with every key
 the system still holds. Nothing of the erased subject opens; the other subject's data still does.
 
-The copy leaves out only the subject-key store: it has no backups (PITR off by design) and is not
-streamed here (docs/token-format.md names the replication stream of a multi-region zone's key
-store as the one residual window). An attacker is assumed to know every Idempotency-Key, so the
-records' outer layer is peeled off too."""
+The copy leaves out only the subject-key store: it has no backups (PITR off) and no stream (one
+plain table per region of the zone, copied by the functions: appx_common.key_store), so nothing of
+it outlives a shred. An attacker is assumed to know every Idempotency-Key, so the records' outer
+layer is peeled off too."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ import uuid
 from appx_common.envelope import EnvelopeError, open_for_subject
 from appx_common.idempotency import _aead
 from appx_common.subject_keys import reply_field
-from tests.functions.conftest import TABLES
+from appx_common.subject_keys import SubjectKey
+from tests.functions.conftest import TABLES, ZONE_REGIONS
 
 SEALED = re.compile(r"appxsk1\.[a-z0-9]+\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 BACKED_UP = [t for t in TABLES if not t.startswith("appx-subject-keys-")]
@@ -37,13 +38,21 @@ def _copy(world) -> dict:
             "queue": peek(world.queue_url), "dlq": peek(world.dlq_url)}
 
 
-def _held_keys(world) -> list:
-    """Every subject key the system can still produce: each stored wrapped key, unwrapped."""
-    held = []
-    for zone in ("eu", "de"):
-        for item in world.ddb.Table(f"appx-subject-keys-{zone}").scan()["Items"]:
-            subject = item["pk"].removeprefix("SUBJECT#")
-            held.append(world.api.app.subject_keys.get(zone, subject))
+def _held_keys(world, subjects) -> list:
+    """Every subject key the system can still produce: each wrapped key stored in any region's key
+    store, unwrapped with the zone's wrapping key for every subject it could belong to."""
+    import boto3
+
+    provider, held = world.api.app.keys, []
+    for zone, regions in ZONE_REGIONS.items():
+        for region in regions:
+            for item in boto3.resource("dynamodb", region_name=region).Table(f"appx-subject-keys-{zone}").scan()["Items"]:
+                for subject in subjects if "wrapped" in item else ():
+                    try:
+                        material = provider.open_subject_key(zone, subject, bytes(item["wrapped"]))
+                    except EnvelopeError:
+                        continue
+                    held.append(SubjectKey(zone, subject, int(item["version"]), material))
     return held
 
 
@@ -86,7 +95,7 @@ def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
     contexts = {"email", "name", "phone", "birthDate"}
     contexts |= {reply_field(i["id"]) for i in copy["tables"]["appx-idempotency"]}
     contexts |= {f"queued-write:{json.loads(b)['requestId']}" for b in copy["queue"] + copy["dlq"]}
-    held = _held_keys(world)
+    held = _held_keys(world, (alice, bob))
     assert {k.subject for k in held} == {bob}  # alice's key is gone, bob's is not
 
     opened = {alice: 0, bob: 0}
