@@ -305,6 +305,13 @@ def m_pitr_35_days(rs):
     return t.name
 
 
+def m_tombstone_20_days(rs):
+    """The tombstone lifetime before it covered backups: DLQ + redrive + stream + a day."""
+    fn = find(rs, "aws:lambda/function:Function", lambda r: "APPX_TOMBSTONE_SECONDS" in ((r.props.get("environment") or {}).get("variables") or {}))
+    fn.props["environment"]["variables"]["APPX_TOMBSTONE_SECONDS"] = "1728000"
+    return fn.name
+
+
 def m_pitr_off(rs):
     t = find(rs, "aws:dynamodb/table:Table")
     t.props["pointInTimeRecovery"] = {"enabled": False}
@@ -593,6 +600,7 @@ MUTATIONS = [
     Mutation("queue-retention", CELL, "personal queue keeps messages 14 days", m_queue_14_days),
     Mutation("pitr-recovery-period", HOME, "PITR recovery period 35 days", m_pitr_35_days),
     Mutation("dynamodb-pitr", HOME, "PITR off", m_pitr_off),
+    Mutation("erasure-outlives-backups", HOME, "tombstones kept 20 days, replicas' backups 35", m_tombstone_20_days),
     Mutation("dynamodb-deletion-protection", CELL, "TableReplica deletion protection off", m_deletion_protection_off),
     Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront minimum TLSv1", m_cloudfront_tls1),
     Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront default behavior allow-all", m_cloudfront_allow_all),

@@ -26,8 +26,9 @@ class RegionConfig:
     # Shared secret CloudFront adds to every origin request; when set, the API refuses
     # requests without it so the origins cannot be used around the edge.
     origin_secret: str | None = None
-    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and
-    # stream window (components.erasure_windows derives it from the stack config).
+    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and stream
+    # window and than any table's PITR window (components.erasure_windows derives it from the
+    # stack config; the deployed functions always get it, this default serves tests).
     tombstone_seconds: int = 30 * 86400
     # How long after the tombstone an erasure job waits before it trusts an empty answer from
     # the eventually consistent indexes (GSI propagation, replication within the zone).

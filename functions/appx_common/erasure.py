@@ -36,6 +36,8 @@ from appx_common.store import (ERASED_POSTS_PK, FEED_PK, JOBS_PK, Store, all_pag
 
 # Feed entries of posts erased within this window are cleared by every region's sweeper: longer
 # than a stream's retention (24 h), so a projection written from any stream record is caught.
+# The markers themselves live as long as tombstones: `tools.erasure reapply` finds the feed
+# entries of erased posts in a restored feed table by them.
 FEED_SWEEP_SECONDS = 26 * 3600
 
 
@@ -71,7 +73,7 @@ class ErasureJobs:
         for post in self._posts(author, consistent_posts):
             feed_sk = feed_key(post["createdAt"], post["postId"])["sk"]
             store.posts.put_item(Item={"pk": ERASED_POSTS_PK, "sk": f"{iso(now)}#{feed_sk}", "feedSk": feed_sk,
-                                       "expiration": now + FEED_SWEEP_SECONDS})
+                                       "expiration": now + store.cfg.tombstone_seconds})
             store.delete_feed_entry(post)
             store.posts.delete_item(Key={"pk": post["pk"], "sk": post["sk"]})
             deleted["posts"] += 1

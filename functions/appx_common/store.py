@@ -17,7 +17,8 @@ subject keys ``appx-subject-keys-<zone>`` (pk; one table per region of the zone:
                        SUBJECT#<ref>  version, wrapped, createdAt | shredded, expiration
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
                        ERASED#<sha256(authorId)> / ERASED   expiration  (erased pseudonym)
-                       ERASED-POSTS / <erasedAt>#<feed sk>   expiration (feed entries to clear)
+                       ERASED-POSTS / <erasedAt>#<feed sk>   feedSk, expiration (feed entries to clear)
+                       (both markers live as long as tombstones: tools.erasure reapply reads them)
 feed ``appx-feed``:    FEED / <createdAt>#<sha256(postId)> postId, text, createdAt     (no author id)
 idempotency ``appx-idempotency``: id, subject (ref; GSI bySubject), ... (idempotency.py)
 """
@@ -103,8 +104,12 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+USER_PREFIX = "USER#"
+REPLY_PREFIX = "IDEMREPLY#"
+
+
 def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
+    return f"{USER_PREFIX}{user_id}"
 
 
 def post_key(post_id: str) -> dict:
@@ -132,7 +137,18 @@ def cancelled_by_condition(exc: ClientError, index: int) -> bool:
 
 
 def reply_key(record_id: str) -> dict:
-    return {"pk": f"IDEMREPLY#{record_id}", "sk": REPLY}
+    return {"pk": f"{REPLY_PREFIX}{record_id}", "sk": REPLY}
+
+
+def restricted_item_user(item: Mapping[str, Any]) -> str | None:
+    """The user id an item of a restricted table belongs to (its partition, or a sign-up reply's
+    ``userId``); None for the zone's own records (tombstones, erasure jobs)."""
+    pk = str(item.get("pk", ""))
+    if pk.startswith(USER_PREFIX):
+        return pk[len(USER_PREFIX):]
+    if pk.startswith(REPLY_PREFIX):
+        return item.get("userId")
+    return None
 
 
 def erased_author_key(author_id: str) -> dict:

@@ -33,6 +33,7 @@ RULE_MODULES = (
     "pitr_recovery_period",
     "dynamodb_pitr",
     "key_store_single_copy",
+    "erasure_outlives_backups",
     "dynamodb_deletion_protection",
     "cloudfront_viewer_tls",
     "cloudfront_origin_tls",

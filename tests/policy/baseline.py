@@ -129,7 +129,7 @@ def baseline() -> list[Resource]:
     log = R(T["log"], "api-logs", {"name": "/aws/lambda/appx-api", "retentionInDays": 30, "kmsKeyId": CMK,
                                    "tags": {"data-class": "personal"}})
     fn = R(T["fn"], "api", {"name": "appx-api", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
-                            "environment": {"variables": {"APPX_REGION": "eu-west-1"}}, "reservedConcurrentExecutions": 360})
+                            "environment": {"variables": {"APPX_REGION": "eu-west-1", "APPX_TOMBSTONE_SECONDS": "3110400"}}, "reservedConcurrentExecutions": 360})
     worker_fn = R(T["fn"], "worker", {"name": "appx-worker", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
                                       "reservedConcurrentExecutions": 240})
     stream_fn = R(T["fn"], "stream", {"name": "appx-stream", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,

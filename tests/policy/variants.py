@@ -208,6 +208,10 @@ VARIANTS = [
     ("sqs-dead-letter-queue", "appx-deferred", "no redrive policy", both(setp("redrivePolicy", None), drop_deps)),
     ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retains as long as its source", setp("messageRetentionSeconds", 345600)),
     ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retention unset (4 days, as its source)", setp("messageRetentionSeconds", None)),
+    # erasure-outlives-backups (the replica appx-restricted-eu-eu-west-3 keeps AWS's 35-day default)
+    ("erasure-outlives-backups", "api", "tombstones kept 20 days", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "1728000")),
+    ("erasure-outlives-backups", "api", "tombstones kept exactly the PITR window", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "3024000")),
+    ("erasure-outlives-backups", "api", "tombstone lifetime not a number", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "36d")),
     # stream-on-failure-destination
     ("stream-on-failure-destination", "stream-posts", "no on-failure destination", both(setp("destinationConfig", None), drop_deps)),
     ("stream-on-failure-destination", "stream-posts", "no bisection", setp("bisectBatchOnFunctionError", False)),
