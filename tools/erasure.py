@@ -53,13 +53,16 @@ def _no_key(zone: str) -> bytes:
     raise RuntimeError("jobs, tombstones and markers are read by reference: no subject reference is computed here")
 
 
-def store_for(region: str, zones: list[str], dynamodb) -> Store:
-    cfg = RegionConfig(region=region, zones={z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}"} for z in zones})
-    return Store(cfg, dynamodb, SubjectRefs(_no_key))
+def store_for(region: str, zones: list[str], dynamodb_for, residency) -> Store:
+    """The functions' store in `region` for `zones`; `dynamodb_for(region)` reaches any region (the
+    zone's subject-key store has a copy in each of its regions: appx_common.key_store)."""
+    cfg = RegionConfig(region=region, zones={z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}",
+                                                 "keyStoreRegions": list(residency.zones[z].regions)} for z in zones})
+    return Store(cfg, dynamodb_for(region), SubjectRefs(_no_key), zone_dynamodb=dynamodb_for)
 
 
-def jobs_for(region: str, zones: list[str], dynamodb) -> ErasureJobs:
-    return ErasureJobs(store_for(region, zones, dynamodb))
+def jobs_for(region: str, zones: list[str], dynamodb_for, residency) -> ErasureJobs:
+    return ErasureJobs(store_for(region, zones, dynamodb_for, residency))
 
 
 def describe(job: dict, now: float) -> dict:
@@ -119,8 +122,8 @@ def run_reapply(args, residency, dynamodb_for, subject_refs) -> int:
     read_in = {z.name: args.region if args.region in z.regions else z.home_region for z in residency.zones.values()}
 
     def live_erasures():
-        return read_erasures({z: store_for(r, [z], dynamodb_for(r)) for z, r in read_in.items()},
-                             store_for(args.region, [], ddb))
+        return read_erasures({z: store_for(r, [z], dynamodb_for, residency) for z, r in read_in.items()},
+                             store_for(args.region, [], dynamodb_for, residency))
 
     erasures = live_erasures()
     refs = subject_refs(zone) if zone else SubjectRefs(_no_key)
@@ -201,7 +204,7 @@ def main(argv: list[str] | None = None, dynamodb=None, subject_refs=None) -> int
 
     if restoring:
         return run_reapply(args, residency, dynamodb_for, subject_refs or default_subject_refs(args.region, state))
-    jobs = jobs_for(args.region, zones, dynamodb_for(args.region))
+    jobs = jobs_for(args.region, zones, dynamodb_for, residency)
     now = time.time()
     pending = [j for z in zones for j in jobs.list(z) if args.job in (None, j["sk"])]
     if args.command == "list":
