@@ -29,7 +29,8 @@ from components.regions import EDGE_CONTROL_REGION, EU_REGIONS
 from components.residency import Residency
 
 WRITE_KINDS = ("signup", "profileUpdate", "postCreate", "erasure")  # deferred to the queue when the breaker opens
-CELL_TABLES = ("posts", "idempotency", "feed")  # in every cell; plus appx-restricted-<zone> per zone
+CELL_TABLES = ("posts", "idempotency", "feed")  # in every cell
+ZONE_TABLES = {"restricted": "appx-restricted-{zone}", "subjectKeys": "appx-subject-keys-{zone}"}  # in each region of the zone
 SETTING = {
     "apiStageRate": "appx:cell.apiThrottle.rateLimit",
     "apiConcurrency": "appx:cell.reservedConcurrency.api",
@@ -268,7 +269,7 @@ def _add_failover_scale_up(scenario: Scenario, all_up: Scenario, quotas: Quotas)
 
 
 def _tables(layout: Layout, region: str) -> list[str]:
-    zones = [f"appx-restricted-{z}" for z, regions in layout.zones.items() if region in regions]
+    zones = [name.format(zone=z) for z, regions in layout.zones.items() if region in regions for name in ZONE_TABLES.values()]
     return zones + [f"appx-{t}" for t in CELL_TABLES]
 
 
@@ -310,28 +311,34 @@ def _write_units(size: int) -> float:
 
 
 def table_access(kind: str, items: Mapping[str, int]) -> list[tuple[str, str, float, float]]:
-    """(table, where, read units, write units) per request of `kind`, as functions/appx_common/store.py
-    and idempotency.py access DynamoDB. `where` is `serving` (the serving cell) or `replicas`
-    (every live replica: the zone's regions for `restricted`, every cell otherwise; the feed is
-    projected by each cell's stream function). Transactional writes cost double."""
-    auth = ("restricted", "serving", _read_units(items["profile"] + items["token"], True), 0.0)  # query PROFILE + TOKEN#
+    """(table, where, read units, write units) per request of `kind`, as functions/appx_common/store.py,
+    key_store.py and idempotency.py access DynamoDB. `where` is `serving` (the serving cell) or
+    `replicas` (every live replica: the zone's regions for `restricted` and for `subjectKeys`, whose
+    copies the functions write themselves; every cell otherwise; the feed is projected by each cell's
+    stream function). Transactional writes and condition checks cost double."""
+    auth = ("restricted", "serving", _read_units(items["profile"] + items["token"], True), 0.0)  # query PROFILE + SESSION#
+    key = ("subjectKeys", "serving", _read_units(items["subjectKey"], True), 0.0)  # consistent GetItem on every use
     idem = ("idempotency", "replicas", 0.0, 2 * _write_units(items["idempotencyRecord"]))  # claim, then complete
     posts_of_author = items["postsPerAuthor"] * items["post"]
     return {
         "feed": [("feed", "serving", _read_units(items["feedPageItems"] * items["feedEntry"], False), 0.0)],
         "postRead": [("posts", "serving", _read_units(items["post"], False), 0.0)],
-        "signup": [idem, ("restricted", "replicas", 0.0, 2 * (_write_units(items["profile"]) + _write_units(items["token"])))],
-        "profileRead": [auth],
-        "profileUpdate": [auth, idem, ("restricted", "replicas", 0.0, _write_units(items["profile"]))],
+        "signup": [idem, ("subjectKeys", "replicas", 0.0, _write_units(items["subjectKey"])),  # a copy in every region of the zone
+                   ("restricted", "replicas", 0.0, 2 * (_write_units(items["profile"]) + _write_units(items["token"])))],
+        "profileRead": [auth, key],
+        "profileUpdate": [auth, key, idem, ("restricted", "replicas", 0.0, _write_units(items["profile"]))],
         "postCreate": [
-            auth, idem,
+            auth, key, idem,
+            ("restricted", "serving", 0.0, 2 * _write_units(items["profile"])),  # the transaction's check on the profile
+            ("posts", "serving", 0.0, _write_units(items["post"])),  # the transactional put's second unit
             ("posts", "replicas", _read_units(items["post"], False), _write_units(items["post"])),  # stream: erased-author check
-            ("restricted", "replicas", 0.0, _write_units(items["profile"])),  # idempotency reference on the profile
             ("feed", "replicas", 0.0, _write_units(items["feedEntry"])),
         ],
-        "export": [auth, ("posts", "serving", _read_units(posts_of_author, False), 0.0)],
+        "export": [auth, key, ("posts", "serving", _read_units(posts_of_author, False), 0.0)],
         "erasure": [
             auth,
+            # the shred marker over every copy (twice: the request, then the job) and the job's check of every copy
+            ("subjectKeys", "replicas", _read_units(items["subjectKey"], True), 2 * _write_units(items["subjectKey"])),
             ("restricted", "replicas", 0.0, _write_units(items["profile"]) + _write_units(items["token"])),
             ("posts", "serving", _read_units(posts_of_author, False), 0.0),
             ("posts", "replicas", 0.0, items["postsPerAuthor"] * _write_units(items["post"]) + 1),  # deletes + erased marker
@@ -363,8 +370,8 @@ def _scenario(layout, profile, quotas, residency, model, regions, down) -> Scena
             add(cell, "workerConcurrency", zone, rate * worker_s)
         zone_regions = [r for r in layout.zones[zone] if r != down]
         for table, where, reads, writes in table_access(kind, profile.item_bytes):
-            name = f"appx-restricted-{zone}" if table == "restricted" else f"appx-{table}"
-            targets = [cell] if where == "serving" else (zone_regions if table == "restricted" else live_cells)
+            name = ZONE_TABLES[table].format(zone=zone) if table in ZONE_TABLES else f"appx-{table}"
+            targets = [cell] if where == "serving" else (zone_regions if table in ZONE_TABLES else live_cells)
             for region in targets:
                 if reads:
                     add(region, f"ddbRead:{name}", zone, rate * reads)

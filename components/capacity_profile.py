@@ -26,7 +26,7 @@ QUOTA_KEYS = (
     "kmsSymmetricPerSecond", "kmsRsaPerSecond", "apiGatewayRps", "apiGatewayBurst", "lambdaConcurrentExecutions",
     "lambdaScalingPer10Seconds", "lambdaUnreservedMinimum", "dynamodbTableReadUnits", "dynamodbTableWriteUnits", "cloudfrontRpsPerDistribution",
 )
-ITEM_KEYS = ("profile", "token", "post", "feedEntry", "idempotencyRecord", "feedPageItems", "postsPerAuthor")
+ITEM_KEYS = ("profile", "token", "subjectKey", "post", "feedEntry", "idempotencyRecord", "feedPageItems", "postsPerAuthor")
 DURATION_KEYS = ("api", "edge", "worker")
 PRICE_KEYS = ("kmsKey", "healthCheck", "alarm", "hostedZone", "webAcl", "webAclRule")
 

@@ -77,9 +77,9 @@ def percentile(values: list[float], q: float) -> float:
 def fixed_cost_items(p: Plan, prices: dict) -> dict[str, tuple[int, float]]:
     cells = p.layout.cells
     zone_regions = [r for regions in p.layout.zones.values() for r in regions]
-    # a replication-latency alarm per replicated table (a zone's restricted table and key store, the
-    # EU-wide posts and idempotency) per cell per other replica region
-    replication_paths = 2 * sum(len(r) * (len(r) - 1) for r in p.layout.zones.values()) + 2 * len(cells) * (len(cells) - 1)
+    # a replication-latency alarm per replicated table (a zone's restricted table, the EU-wide posts
+    # and idempotency; key stores are not replicated) per cell per other replica region
+    replication_paths = sum(len(r) * (len(r) - 1) for r in p.layout.zones.values()) + 2 * len(cells) * (len(cells) - 1)
     counts = {
         # a data key per cell; per zone region its field, subject-key wrapping and subject-reference
         # keys (or replicas); an edge-log key per edge region without a cell

@@ -64,11 +64,9 @@ class SubjectKeys:
         return self._open(zone, subject, int(item["version"]), bytes(item["wrapped"]))
 
     def create(self, zone: str, subject: str, now: float) -> SubjectKey:
-        """The subject's key, created if absent (idempotent: a concurrent creator's key wins).
-        Callers must refuse subjects that were erased before calling this."""
-        existing = self.get(zone, subject)
-        if existing is not None:
-            return existing
+        """A new subject's key (sign-up: the edge mints the user id), written to every region of the
+        zone without reading first, so a sign-up costs no cross-region reads. If this region already
+        holds one (a concurrent creator), that key wins; a shred marker means the subject is gone."""
         with self._lock:
             self.generate_calls += 1
         material, wrapped = self.provider.new_subject_key(zone, subject)

@@ -98,8 +98,11 @@ def test_kms_figure_follows_the_functions_declared_usage(inputs, monkeypatch):
 
 
 def test_replicated_writes_count_in_every_live_replica_region(inputs):
+    """The subject-key store's copies (written by the functions in every region of the zone) are
+    written only by replicated writes; the restricted table also takes serving-only condition checks."""
     p = plan_for(inputs, shipped_layout(inputs.project))
-    table = "ddbWrite:appx-restricted-eu"
+    assert all(_line(p.all_up, r, "ddbWrite:appx-restricted-eu").demand > 0 for r in ("eu-west-1", "eu-central-1", "eu-west-3"))
+    table = "ddbWrite:appx-subject-keys-eu"
     up = [_line(p.all_up, r, table).demand for r in ("eu-west-1", "eu-central-1", "eu-west-3")]
     assert up[0] > 0 and up == pytest.approx([up[0]] * 3)
     down = _scenario(p, "eu-west-3")
