@@ -194,8 +194,9 @@ class Runtime:
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
             "APPX_QUEUE_URL": self.queues[region]["queueUrl"],
             "APPX_KEY_PROVIDER": f"local:{self.key_dir / region}",
-            # moto needs about a second per Query over 20,000 items: small export pages (two Queries
-            # at most) keep every page within the edge's 10 s origin timeout (docs/local-runtime.md).
+            # Small export pages (two Queries at most, even with moto's whole-table walk per Query)
+            # keep every page well within the edge's 10 s origin timeout on a loaded machine, and
+            # a 20,000-post export crosses many cursors (docs/local-runtime.md).
             "APPX_EXPORT_PAGE_BYTES": str(LOCAL_EXPORT_PAGE_BYTES),
             "APPX_TOMBSTONE_SECONDS": str(erasure_windows(self.topology.project).tombstone_seconds),
             # Whole seconds (the functions' contract); at least one.
