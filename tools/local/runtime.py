@@ -64,9 +64,10 @@ class Options:
 
 
 def _patient_store(name: str, env: Mapping[str, str]) -> dict:
-    """moto needs seconds for a Query over tens of thousands of items (DynamoDB milliseconds), so
-    the local API waits up to 10 s for its data store instead of 2 s; its health checks keep
-    their short timeouts (docs/local-runtime.md)."""
+    """moto still walks the whole table per Query (up to a second over tens of thousands of items
+    on a loaded two-core machine, even with tools/local/aws.py's fast paths; DynamoDB takes
+    milliseconds), so the local API waits up to 10 s for its data store instead of 2 s; its
+    health checks keep their short timeouts (docs/local-runtime.md)."""
     if name != "api":
         return {}
     from botocore.config import Config
