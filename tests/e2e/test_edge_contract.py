@@ -60,3 +60,6 @@ def test_the_edges_own_problems_carry_the_apis_cors_grant_for_an_allowed_origin_
         api = stack.request("GET", "/v1/me", token=user["token"], country="FR", headers={"Origin": origin})
         assert api.status == 200 and api.headers.get("access-control-allow-origin") == (origin if granted else None)
         assert "credentials" not in " ".join(api.headers) + " ".join(r.headers)  # no credentials mode anywhere
+    # CloudFront's own geo 403 runs no function: no grant, as on AWS (docs/api/operations.md).
+    geo = stack.request("GET", "/v1/me", country="US", headers={"Origin": CORS_ORIGIN})
+    assert geo.status == 403 and geo.cache == "Error" and "access-control-allow-origin" not in geo.headers
