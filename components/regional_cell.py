@@ -1,8 +1,8 @@
 """A regional cell: everything one EU region runs for Application X.
 
 One `RegionalCell` per cell stack. For every residency zone that lists its region it holds the
-zone's restricted table, subject-key store, field-encryption key and subject-key wrapping key
-(or their replicas); it also holds
+zone's restricted table (or its replica), its own copy of the zone's subject-key store, the
+field-encryption key and subject-key wrapping key (or their replicas); it also holds
 replicas of the EU-wide tables, its own feed projection, the deferred-write queue, the three
 functions, the HTTP API and the alarms. Owners of shared tables and keys are other cells,
 whose outputs arrive through `owners` (StackReferences built by the program).
@@ -29,7 +29,7 @@ from components.global_table import GlobalTable, GlobalTableArgs
 from components.hosted_zone import HOSTED_ZONE_OUTPUT, hosted_zone_id
 from components.residency import ResidencyZone
 from components.stream_failure_queue import StreamFailureQueue, StreamFailureQueueArgs
-from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, key_store_placement, placements, restricted_placement
+from components.tables import FEED, IDEMPOTENCY, POSTS, Placement, placements, restricted_placement, subject_keys_table
 from components.zone_key import FIELD_ENCRYPTION, SUBJECT_KEY_WRAPPING, SUBJECT_REFERENCE, ZoneKey, ZoneKeyArgs, ZoneKeyKind
 
 # What a stream mapping needs to read its stream (Lambda Developer Guide, DynamoDB execution role).
@@ -54,7 +54,8 @@ FEED_READ = ("dynamodb:GetItem", "dynamodb:Query")
 # scheduled sweeper: it records its progress, re-shreds the subject key, deletes the subject's
 # idempotency records (bySubject), posts (the author's partition and byAuthor) and feed entries.
 ERASURE_JOB_RECORD = ("dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-KEY_SHRED = ("dynamodb:GetItem", "dynamodb:DeleteItem")
+# Subject keys: read (and repaired) by GetItem/PutItem; shredding overwrites every copy with a marker.
+KEY_STORE = ("dynamodb:GetItem", "dynamodb:PutItem")
 ERASURE_POSTS = ("dynamodb:Query", "dynamodb:DeleteItem")
 ERASURE_FEED = ("dynamodb:BatchWriteItem", "dynamodb:DeleteItem")
 
@@ -107,15 +108,18 @@ class RegionalCell(pulumi.ComponentResource):
 
         zones: dict[str, dict] = {}
         restricted: list[GlobalTable] = []
-        key_stores: list[GlobalTable] = []
+        key_store_arns: list[pulumi.Output[str]] = []
         for zone in config.zones:
             store = table(restricted_placement(zone), "zones", zone.name, "tableArn")
-            key_store = table(key_store_placement(zone), "zones", zone.name, "keysTableArn")
+            # This region's copy of the zone's key store: a plain table, no stream, no replicas
+            # (components/tables.py); the functions copy keys to the zone's other regions.
+            key_store = GlobalTable(f"{name}-{subject_keys_table(zone).name}",
+                                    GlobalTableArgs(subject_keys_table(zone), data_key.arn, settings.pitr_recovery_period_days), child)
+            key_store_arns.extend(Arns(r, args.account_id).table(key_store.name) for r in zone.regions)
             key = zone_key(zone, "field-key", FIELD_ENCRYPTION, "fieldKeyArn")
             wrapping = zone_key(zone, "subject-key-wrapping", SUBJECT_KEY_WRAPPING, "wrapKeyArn")
             subject_key = zone_key(zone, "subject-key", SUBJECT_REFERENCE, "macKeyArn")
             restricted.append(store)
-            key_stores.append(key_store)
             zones[zone.name] = {"table": store.name, "tableArn": store.arn, "keysTable": key_store.name, "keysTableArn": key_store.arn,
                                 "fieldKeyArn": key.arn, "fieldKeyId": key.key_id, "wrapKeyArn": wrapping.arn, "macKeyArn": subject_key.arn}
             if key.public_key_pem is not None:
@@ -145,7 +149,8 @@ class RegionalCell(pulumi.ComponentResource):
             "APPX_REGION": region,
             "APPX_ZONES": pulumi.Output.all(
                 **{z: pulumi.Output.all(table=v["table"], keysTable=v["keysTable"], keyArn=v["fieldKeyArn"], wrapKeyArn=v["wrapKeyArn"],
-                                        macKeyArn=v["macKeyArn"]) for z, v in zones.items()}
+                                        macKeyArn=v["macKeyArn"], keyStoreRegions=list(project.residency.zones[z].regions))
+                  for z, v in zones.items()}
             ).apply(json.dumps),
             "APPX_POSTS_TABLE": POSTS.name,
             "APPX_FEED_TABLE": FEED.name,
@@ -161,7 +166,6 @@ class RegionalCell(pulumi.ComponentResource):
         if settings.cors_origins:
             environment["APPX_CORS_ORIGINS"] = ",".join(settings.cors_origins)
         restricted_arns = tuple(arns.table(t.name) for t in restricted)
-        key_store_arns = tuple(arns.table(t.name) for t in key_stores)
         posts_arn, feed_arn, idempotency_arn = (arns.table(t.name) for t in (posts, feed, idempotency))
         keys = (arns.keys(),)  # narrowed to one key by an alias condition
         field_key_aliases = [FIELD_ENCRYPTION.alias(zone.name) for zone in config.zones]
@@ -193,7 +197,7 @@ class RegionalCell(pulumi.ComponentResource):
         idempotency_by_subject = (arns.table(idempotency.name, "/index/bySubject"),)
         erasure_job = [
             Grant(ERASURE_JOB_RECORD, restricted_arns),
-            Grant(KEY_SHRED, key_store_arns),
+            Grant(KEY_STORE, tuple(key_store_arns)),
             Grant(QUERY, idempotency_by_subject + posts_by_author),
             Grant(("dynamodb:DeleteItem",), (idempotency_arn,)),
             Grant(ERASURE_POSTS, (posts_arn,)),
@@ -215,8 +219,8 @@ class RegionalCell(pulumi.ComponentResource):
             Grant(("kms:Decrypt",), keys,
                   aliased(field_key_aliases, {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_256"}})),
             Grant(("kms:DescribeKey",), keys, aliased(field_key_aliases + wrapping_aliases)),
-            # Create a subject's key at sign-up, read it on use, delete it to erase (shred).
-            Grant(("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"), key_store_arns),
+            # Create a subject's key at sign-up (every region of the zone), read it on use, shred it.
+            Grant(KEY_STORE, tuple(key_store_arns)),
             Grant(("kms:GenerateDataKey", "kms:Decrypt"), keys, aliased(wrapping_aliases, subject_key_context)),
         ], concurrency.api)
         worker = function("worker", [

@@ -6,6 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# DynamoDB keeps point-in-time backups this many days when a table's recovery period is not set
+# (PointInTimeRecoverySpecification.RecoveryPeriodInDays: 1-35, default 35). A `TableReplica`
+# cannot set it through Pulumi (README, Backups), so every replica starts with it.
+AWS_DEFAULT_PITR_RECOVERY_DAYS = 35
+
 
 @dataclass(frozen=True)
 class TableSpec:

@@ -29,12 +29,14 @@ def restricted_table(zone: ResidencyZone) -> TableSpec:
 
 def subject_keys_table(zone: ResidencyZone) -> TableSpec:
     # The zone's key store: one wrapped AES-256 key per data subject (crypto-shredding, docs/
-    # token-format.md). Replicated only inside the zone like restricted data; PITR OFF on purpose:
-    # a backup would keep a destroyed key restorable for the recovery period, and with it every
-    # copy of the subject's data. Losing the table loses the data it protects, which is why it is
-    # a global table in multi-region zones and has deletion protection.
+    # token-format.md). One plain table in every region of the zone, copied by the functions
+    # (functions/appx_common/key_store.py), never a global table: replication reads a stream, and a
+    # stream keeps every wrapped key for 24 h where nobody can delete it. For the same reason no
+    # stream and PITR OFF: either would keep a destroyed key, and with it every copy of the
+    # subject's data, readable after erasure. TTL ends the shred markers. Losing every copy loses
+    # the data it protects, hence a copy per region and deletion protection.
     return TableSpec(
-        name=f"appx-subject-keys-{zone.name}", data_class=KEY_MATERIAL, hash_key="pk",
+        name=f"appx-subject-keys-{zone.name}", data_class=KEY_MATERIAL, hash_key="pk", ttl_attribute="expiration",
         point_in_time_recovery=False, tags={"residency-zone": zone.name},
     )
 
@@ -76,12 +78,7 @@ def restricted_placement(zone: ResidencyZone) -> Placement:
     return Placement(restricted_table(zone), zone.home_region, tuple(zone.regions))
 
 
-def key_store_placement(zone: ResidencyZone) -> Placement:
-    return Placement(subject_keys_table(zone), zone.home_region, tuple(zone.regions))
-
-
 def placements(project: "Project") -> list[Placement]:
     """Every global table of the project, from residency.yaml and the stack files."""
     eu_wide = [Placement(spec, project.eu_tables_home, tuple(project.cell_regions)) for spec in (POSTS, IDEMPOTENCY)]
-    zones = project.residency.zones.values()
-    return [*(restricted_placement(z) for z in zones), *(key_store_placement(z) for z in zones), *eu_wide]
+    return [*(restricted_placement(z) for z in project.residency.zones.values()), *eu_wide]

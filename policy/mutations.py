@@ -213,14 +213,28 @@ def m_key_store_backed_up(rs):
 
 
 def m_key_store_labelled_personal(rs):
-    t = find(rs, "aws:dynamodb/tableReplica:TableReplica", key_store)
+    t = find(rs, "aws:dynamodb/table:Table", key_store)
     t.props["tags"] = {**t.props["tags"], "data-class": "personal"}
     return t.name
 
 
-def m_key_store_replica_outside_zone(rs):
-    t = find(rs, "aws:dynamodb/tableReplica:TableReplica", key_store)
+def m_key_store_outside_zone(rs):
+    t = find(rs, "aws:dynamodb/table:Table", key_store)
     t.props["region"] = "eu-north-1"
+    return t.name
+
+
+def m_key_store_streamed(rs):
+    t = find(rs, "aws:dynamodb/table:Table", key_store)
+    t.props.update(streamEnabled=True, streamViewType="NEW_AND_OLD_IMAGES")
+    return t.name
+
+
+def m_key_store_global_table(rs):
+    """The key store made a global table again, labelled like any restricted table."""
+    t = find(rs, "aws:dynamodb/table:Table", key_store)
+    t.props.update(streamEnabled=True, streamViewType="NEW_AND_OLD_IMAGES", tags={**t.props["tags"], "data-class": "restricted"},
+                   replicas=[{"regionName": "eu-west-3", "pointInTimeRecovery": False}])
     return t.name
 
 
@@ -289,6 +303,13 @@ def m_pitr_35_days(rs):
     t = find(rs, "aws:dynamodb/table:Table")
     t.props["pointInTimeRecovery"] = {"enabled": True, "recoveryPeriodInDays": 35}
     return t.name
+
+
+def m_tombstone_20_days(rs):
+    """The tombstone lifetime before it covered backups: DLQ + redrive + stream + a day."""
+    fn = find(rs, "aws:lambda/function:Function", lambda r: "APPX_TOMBSTONE_SECONDS" in ((r.props.get("environment") or {}).get("variables") or {}))
+    fn.props["environment"]["variables"]["APPX_TOMBSTONE_SECONDS"] = "1728000"
+    return fn.name
 
 
 def m_pitr_off(rs):
@@ -554,8 +575,10 @@ MUTATIONS = [
     Mutation("field-key-residency", CELL, "field-key replica moved to eu-south-1", m_field_key_replica_outside_zone),
     Mutation("field-key-residency", CELL, "subject-key wrapping replica moved to eu-south-1", m_wrapping_key_replica_outside_zone),
     Mutation("dynamodb-pitr", HOME, "subject-key store backed up (PITR on)", m_key_store_backed_up),
-    Mutation("data-classification", CELL, "subject-key store replica labelled personal", m_key_store_labelled_personal),
-    Mutation("restricted-data-residency", CELL, "subject-key store replica moved to eu-north-1", m_key_store_replica_outside_zone),
+    Mutation("data-classification", CELL, "subject-key store labelled personal", m_key_store_labelled_personal),
+    Mutation("restricted-data-residency", CELL, "subject-key store moved to eu-north-1", m_key_store_outside_zone),
+    Mutation("key-store-single-copy", CELL, "subject-key store streamed", m_key_store_streamed),
+    Mutation("key-store-single-copy", HOME, "subject-key store made a global table, labelled restricted", m_key_store_global_table),
     Mutation("table-replicas-in-eu", HOME, "personal table gets an inline replica in us-east-1", m_posts_replica_us),
     Mutation("edge-carve-out-wired", GLOBAL, "stray us-east-1 certificate not used by CloudFront", m_stray_us_east_1_cert),
     Mutation("edge-function-logs-where-it-runs", GLOBAL, "distribution whitelists GB (London edge cache, outside the EU)", m_edge_whitelists_gb),
@@ -577,6 +600,7 @@ MUTATIONS = [
     Mutation("queue-retention", CELL, "personal queue keeps messages 14 days", m_queue_14_days),
     Mutation("pitr-recovery-period", HOME, "PITR recovery period 35 days", m_pitr_35_days),
     Mutation("dynamodb-pitr", HOME, "PITR off", m_pitr_off),
+    Mutation("erasure-outlives-backups", HOME, "tombstones kept 20 days, replicas' backups 35", m_tombstone_20_days),
     Mutation("dynamodb-deletion-protection", CELL, "TableReplica deletion protection off", m_deletion_protection_off),
     Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront minimum TLSv1", m_cloudfront_tls1),
     Mutation("cloudfront-viewer-tls", GLOBAL, "CloudFront default behavior allow-all", m_cloudfront_allow_all),

@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from components.errors import ConfigError  # noqa: E402
+from components.table_spec import AWS_DEFAULT_PITR_RECOVERY_DAYS  # noqa: E402
 
 DOC = ROOT / "docs" / "record-of-processing.md"
 CLASS_ORDER = ("restricted", "key-material", "personal", "public", None)
@@ -77,7 +78,8 @@ def _retention(r) -> str:
         from policy.rules._common import holds_subject_keys
 
         if holds_subject_keys(r.type, p) is not None:
-            return "until the subject is erased: deleting its key makes every copy of its data unreadable (crypto-shredding)"
+            return ("until the subject is erased: erasure overwrites every region's copy of its key, which makes every "
+                    "copy of its data unreadable (crypto-shredding)")
         ttl = p.get("ttl") or {}
         if ttl.get("enabled") and ttl.get("attributeName"):
             return f"until item TTL `{ttl['attributeName']}` or erasure"
@@ -91,11 +93,12 @@ def _backup(r, tables_by_name: dict) -> str:
         pitr = p.get("pointInTimeRecovery") or {}
         if not pitr.get("enabled"):
             return "none (PITR off)"
-        return f"PITR {_num(pitr.get('recoveryPeriodInDays') or 35)} days"
+        return f"PITR {_num(pitr.get('recoveryPeriodInDays') or AWS_DEFAULT_PITR_RECOVERY_DAYS)} days"
     if r.type == "aws:dynamodb/tableReplica:TableReplica":
         # A replica keeps its own PITR window, which the provider cannot set yet
         # (hashicorp/terraform-provider-aws#41504): AWS's default applies until an operator sets it.
-        return "PITR 35 days (AWS default for a replica; README, Backups)" if p.get("pointInTimeRecovery") else "none (PITR off)"
+        return (f"PITR {AWS_DEFAULT_PITR_RECOVERY_DAYS} days (AWS default for a replica; README, Backups)"
+                if p.get("pointInTimeRecovery") else "none (PITR off)")
     return "none"
 
 
@@ -234,8 +237,8 @@ def _days(seconds: int) -> str:
 def erasure_section(records: list[dict]) -> list[str]:
     """What erasure (Art. 17) means for every kind of copy, with the windows of this program."""
     from components.config import load_project
-    from components.erasure_windows import (JOB_BOUND_SECONDS, SETTLE_SECONDS, STREAM_RETENTION_SECONDS, SWEEP_MINUTES,
-                                            erasure_windows)
+    from components.erasure_windows import (JOB_BOUND_SECONDS, MARGIN_SECONDS, SETTLE_SECONDS, STREAM_RETENTION_SECONDS,
+                                            SWEEP_MINUTES, erasure_windows)
 
     windows = erasure_windows(load_project(ROOT))
     entries = [e for rec in records for e in rec["entries"]]
@@ -249,22 +252,33 @@ def erasure_section(records: list[dict]) -> list[str]:
         f"subject is dropped and counted (`AppX/ErasedSubjectWritesDropped`). The job is retried (stream, then a sweeper "
         f"every {SWEEP_MINUTES} minutes in every region of the zone) until verified complete, at the earliest "
         f"{SETTLE_SECONDS} s after the tombstone; an alarm fires when a job is older than {_days(JOB_BOUND_SECONDS)} "
-        f"({JOB_BOUND_SECONDS} s). `python -m tools.erasure list|resume` lists and resumes jobs.", "",
+        f"({JOB_BOUND_SECONDS} s). `python -m tools.erasure list|resume` lists and resumes jobs; "
+        f"`python -m tools.erasure reapply` re-applies every erasure to a table restored from a backup.", "",
         "| copy | what erasure does | how long a copy can outlive it |", "|---|---|---|",
+        "| subject-key store (a plain table in every region of the zone, no stream, no backup) | first of all, every "
+        "region's copy of the subject's key is overwritten by a marker; from then on no copy of the subject's data "
+        "anywhere can be opened | none; a region unreachable at that moment keeps its copy until it is back and the "
+        "job re-shreds it |",
         "| restricted table and its zone replicas | the job deletes the profile, tokens and the job itself; the tombstone stays | "
         f"tombstone: {windows.tombstone_seconds} s ({_days(windows.tombstone_seconds)}, TTL) |",
         "| posts (EU-wide replicas) and each region's feed projection | the job deletes every post of the pseudonym (index "
         "`byAuthor`, re-verified after the settle window) and the feed entries; markers (a hash of the pseudonym, hashed feed keys) "
-        "let every region's stream consumer and sweeper delete late copies | markers: TTL |",
+        "let every region's stream consumer and sweeper delete late copies | markers: TTL, as long as the tombstone |",
         "| idempotency records | the job deletes them (index `bySubject`, keyed by the subject reference) | none after the job |",
         f"| DynamoDB streams | records cannot be deleted; a consumer acting on one after the erasure finds the tombstone or the erased-author marker | {STREAM_RETENTION_SECONDS} s (24 h) |",
         f"| queues and DLQs ({'; '.join(queues)}) | messages cannot be deleted selectively; a delivered or redriven message of the subject is dropped by the tombstone check | "
         f"queue retention, DLQ retention ({_days(windows.dlq_retention_seconds)}) plus one redrive ({_days(windows.redrive_seconds)}) |",
-        f"| backups ({', '.join(pitr) or 'none'}) | point-in-time copies cannot be edited; they expire with the recovery window; restoring one is an operator decision that must first re-apply every erasure made since its restore point | the PITR window |",
+        f"| backups ({', '.join(pitr) or 'none'}) | point-in-time copies cannot be edited; they expire with the recovery window; "
+        "ciphertext in them stays unreadable (the subject key is gone). A restore goes to a new table, and "
+        "`python -m tools.erasure reapply` deletes from it every item of a subject erased since its restore point (the "
+        "tombstones and markers outlive every window) before it replaces anything (README, Restoring a backup) | the PITR window |",
         "",
-        f"The tombstone's lifetime ({windows.tombstone_seconds} s) = DLQ retention ({windows.dlq_retention_seconds} s) + one redrive "
-        f"({windows.redrive_seconds} s) + stream retention ({STREAM_RETENTION_SECONDS} s) + one day of margin, over the "
-        "longest-retaining cell (`components/erasure_windows.py`).", "",
+        f"The tombstone's lifetime ({windows.tombstone_seconds} s, {_days(windows.tombstone_seconds)}) = the longer of the "
+        f"delivery window ({windows.delivery_seconds} s: DLQ retention {windows.dlq_retention_seconds} s + one redrive "
+        f"{windows.redrive_seconds} s + stream retention {STREAM_RETENTION_SECONDS} s) and the longest PITR window of any "
+        f"table or replica that can hold a subject's items ({windows.pitr_recovery_seconds} s, {_days(windows.pitr_recovery_seconds)}), "
+        f"plus a margin of {MARGIN_SECONDS} s, over every cell (`components/erasure_windows.py`; policy `erasure-outlives-backups`). "
+        "The erased-author and erased-post markers in `appx-posts` live as long.", "",
     ]
 
 

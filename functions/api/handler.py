@@ -87,13 +87,13 @@ class ApiApp:
         self._sqs = overrides.get("sqs")
         self._kms = overrides.get("kms")
         self.refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, self._kms_client)
-        self.store = Store(self.cfg, ddb, self.refs, self.clock)
+        self.store = Store(self.cfg, ddb, self.refs, self.clock, overrides.get("zone_dynamodb"))
         self.health_store = Store(self.cfg, overrides.get("health_dynamodb") or (ddb if "dynamodb" in overrides else aws.resource("dynamodb", self.cfg, aws.FAST)), self.refs, self.clock)
         inner = overrides.get("key_provider") or key_provider_from_spec(
             self.cfg.key_provider, self.cfg.zones, self._kms_client,
             lambda: overrides.get("kms") or aws.client("kms", self.cfg, aws.FAST))
         self.keys = inner if isinstance(inner, CachingKeyProvider) else CachingKeyProvider(inner, clock=self.clock)
-        self.subject_keys = SubjectKeys(self.store.subject_keys, self.keys, clock=self.clock)
+        self.subject_keys = SubjectKeys(self.store.key_store, self.store.refs.ref, self.keys, clock=self.clock)
         self.breaker: CircuitBreaker = overrides.get("breaker") or CircuitBreaker(clock=self.clock)
         self.idem = Idempotency(self.store.idempotency, self.clock)
         self.sessions = Sessions(self.store, SessionPolicy.from_env(env), self.clock)
@@ -532,7 +532,8 @@ class ApiApp:
             p = self.authenticate()
             # Crypto-shredding first, outside the breaker: from here on no copy of the subject's
             # data (replicas, backups, streams, queues) can be opened, even if the rest is queued.
-            self.read(lambda: self.store.shred_subject(p.zone, p.user_id))
+            ref = self.subject_ref(p.user_id)
+            self.read(lambda: self.store.shred_subject(p.zone, ref))
             # Then constant work: one transaction (tombstone, erasure job, profile); the job does the rest.
             op = {"op": "eraseUser", "requestId": ids.new_request_id(), "zone": p.zone, "userId": p.user_id, "authorId": p.profile["authorId"]}
             if p.profile.get("replyRef"):

@@ -14,6 +14,9 @@ DEFAULT = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "standa
 # health deadline (functions/api HEALTH_DEADLINE_SECONDS). (total_max_attempts counts the first
 # call; botocore's max_attempts counts retries only, so max_attempts=1 meant two calls.)
 FAST = Config(connect_timeout=0.3, read_timeout=0.6, retries={"mode": "standard", "total_max_attempts": 1})
+# Another region of a residency zone (the subject-key store's copies, appx_common.key_store): short,
+# so a region that is down costs a sign-up or an erasure at most ~3 s; a copy missed is repaired later.
+ZONE_PEER = Config(connect_timeout=0.5, read_timeout=1.0, retries={"mode": "standard", "total_max_attempts": 2})
 # SQS fallback: adaptive (client-side rate limiting) since it is used when things go wrong.
 QUEUE = Config(connect_timeout=1.0, read_timeout=2.0, retries={"mode": "adaptive", "total_max_attempts": 3})
 

@@ -26,8 +26,9 @@ class RegionConfig:
     # Shared secret CloudFront adds to every origin request; when set, the API refuses
     # requests without it so the origins cannot be used around the edge.
     origin_secret: str | None = None
-    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and
-    # stream window (components.erasure_windows derives it from the stack config).
+    # How long a tombstone outlives the erasure: longer than any queue, DLQ, redrive and stream
+    # window and than any table's PITR window (components.erasure_windows derives it from the
+    # stack config; the deployed functions always get it, this default serves tests).
     tombstone_seconds: int = 30 * 86400
     # How long after the tombstone an erasure job waits before it trusts an empty answer from
     # the eventually consistent indexes (GSI propagation, replication within the zone).
@@ -42,6 +43,11 @@ class RegionConfig:
     def subject_keys_table(self, zone: str) -> str:
         return self.zones[zone]["keysTable"]
 
+    def key_store_regions(self, zone: str) -> tuple[str, ...]:
+        """Where the zone's key store has a copy, this region first (appx_common.key_store)."""
+        regions = self.zones[zone].get("keyStoreRegions") or [self.region]
+        return (self.region, *(r for r in regions if r != self.region))
+
     @classmethod
     def from_env(cls, env: Mapping[str, str], service: str) -> RegionConfig:
         region = env.get("APPX_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
@@ -52,7 +58,7 @@ class RegionConfig:
         except ValueError:
             raise EnvError("APPX_ZONES is not JSON") from None
         if not isinstance(zones, dict) or not all(isinstance(z, dict) and {"table", "keysTable"} <= set(z) for z in zones.values()):
-            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keysTable": ..., "keyArn": ..., "wrapKeyArn": ...}}')
+            raise EnvError('APPX_ZONES must be {"<zone>": {"table": ..., "keysTable": ..., "keyStoreRegions": [...], "keyArn": ..., "wrapKeyArn": ...}}')
         return cls(
             region=region,
             zones=zones,

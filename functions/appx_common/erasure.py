@@ -9,12 +9,12 @@ table: the tombstone, the job row (``ERASURE-JOB`` / subject ref) and the profil
   attempt is older than ``erasure_retry_seconds``: a stream batch discarded after its retries, a region
   lost mid-job, anything else that dropped the first run.
 
-A run deletes, in order: the subject's key (already shredded by ``Store._erase_user``; again
-here, idempotently, in case the first attempt was lost), what is left under ``USER#<id>`` (tokens), the idempotency records of
+A run deletes, in order: the subject's key in every region of the zone (already shredded by
+``Store._erase_user``; again here, idempotently, for a region that was unreachable then), what is left under ``USER#<id>`` (tokens), the idempotency records of
 the subject (GSI ``bySubject`` of ``appx-idempotency``), every post of the pseudonym (GSI
 ``byAuthor``) with this region's feed entries, leaving an ``ERASED-POSTS`` marker so every other
 region's sweeper clears its own feed projection. Then it verifies: the consistent query of the
-subject's partition, the subject key, the ``bySubject`` and ``byAuthor`` indexes all empty, and at least
+subject's partition, the subject key in every region of the zone, the ``bySubject`` and ``byAuthor`` indexes all empty, and at least
 ``erasure_settle_seconds`` since the tombstone. No write of the subject can start after the
 tombstone (every writer checks it atomically), so the set to delete is closed; the settle window
 covers index propagation and replication within the zone, and the erased-author marker makes
@@ -36,6 +36,8 @@ from appx_common.store import (ERASED_POSTS_PK, FEED_PK, JOBS_PK, Store, all_pag
 
 # Feed entries of posts erased within this window are cleared by every region's sweeper: longer
 # than a stream's retention (24 h), so a projection written from any stream record is caught.
+# The markers themselves live as long as tombstones: `tools.erasure reapply` finds the feed
+# entries of erased posts in a restored feed table by them.
 FEED_SWEEP_SECONDS = 26 * 3600
 
 
@@ -60,7 +62,7 @@ class ErasureJobs:
         now = int(store.clock())
         deleted = {"restricted": 0, "idempotency": 0, "posts": 0}
         table = store.restricted(zone)
-        store.shred_subject(zone, uid)
+        store.shred_subject(zone, ref)
         for item in store.user_items(zone, uid):
             table.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
             deleted["restricted"] += 1
@@ -71,13 +73,13 @@ class ErasureJobs:
         for post in self._posts(author, consistent_posts):
             feed_sk = feed_key(post["createdAt"], post["postId"])["sk"]
             store.posts.put_item(Item={"pk": ERASED_POSTS_PK, "sk": f"{iso(now)}#{feed_sk}", "feedSk": feed_sk,
-                                       "expiration": now + FEED_SWEEP_SECONDS})
+                                       "expiration": now + store.cfg.tombstone_seconds})
             store.delete_feed_entry(post)
             store.posts.delete_item(Key={"pk": post["pk"], "sk": post["sk"]})
             deleted["posts"] += 1
         remaining = {
             "restricted": len(store.user_items(zone, uid)),
-            "subjectKey": int(store.subject_key_stored(zone, uid)),
+            "subjectKey": len(store.regions_holding_subject_key(zone, ref)),
             "idempotency": len(self.idempotency_ids(ref)),
             "posts": len(self._posts(author, consistent_posts)),
         }

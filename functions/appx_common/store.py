@@ -13,10 +13,12 @@ restricted table ``appx-restricted-<zone>`` (pk, sk; TTL ``expiration``):
     ERASED#<ref> / TOMBSTONE       erasedAt, completedAt?, expiration   (ref: subjects.SubjectRefs)
     ERASURE-JOB / <ref>            userId, authorId, zone, region, createdAt, attempts,
                                    lastAttemptAt, remaining            (deleted when verified)
-subject keys ``appx-subject-keys-<zone>`` (pk): SUBJECT#<userId>  version, wrapped, createdAt
+subject keys ``appx-subject-keys-<zone>`` (pk; one table per region of the zone: key_store.py):
+                       SUBJECT#<ref>  version, wrapped, createdAt | shredded, expiration
 posts ``appx-posts``:  POST#<postId> / POST   postId, authorId, text, createdAt  (GSI byAuthor)
                        ERASED#<sha256(authorId)> / ERASED   expiration  (erased pseudonym)
-                       ERASED-POSTS / <erasedAt>#<feed sk>   expiration (feed entries to clear)
+                       ERASED-POSTS / <erasedAt>#<feed sk>   feedSk, expiration (feed entries to clear)
+                       (both markers live as long as tombstones: tools.erasure reapply reads them)
 feed ``appx-feed``:    FEED / <createdAt>#<sha256(postId)> postId, text, createdAt     (no author id)
 idempotency ``appx-idempotency``: id, subject (ref; GSI bySubject), ... (idempotency.py)
 """
@@ -26,14 +28,16 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from appx_common import aws
 from appx_common.aws import THROTTLING_CODES, error_code
 from appx_common.config import RegionConfig
-from appx_common.subject_keys import subject_key_item_key
+from appx_common.key_store import KeyCopy, ZoneKeyStore
 from appx_common.subjects import SubjectKeyUnavailable, SubjectRefs
 
 PROFILE = "PROFILE"
@@ -100,8 +104,12 @@ def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+USER_PREFIX = "USER#"
+REPLY_PREFIX = "IDEMREPLY#"
+
+
 def user_pk(user_id: str) -> str:
-    return f"USER#{user_id}"
+    return f"{USER_PREFIX}{user_id}"
 
 
 def post_key(post_id: str) -> dict:
@@ -134,7 +142,18 @@ def cancelled_by_condition(exc: ClientError, index: int) -> bool:
 
 
 def reply_key(record_id: str) -> dict:
-    return {"pk": f"IDEMREPLY#{record_id}", "sk": REPLY}
+    return {"pk": f"{REPLY_PREFIX}{record_id}", "sk": REPLY}
+
+
+def restricted_item_user(item: Mapping[str, Any]) -> str | None:
+    """The user id an item of a restricted table belongs to (its partition, or a sign-up reply's
+    ``userId``); None for the zone's own records (tombstones, erasure jobs)."""
+    pk = str(item.get("pk", ""))
+    if pk.startswith(USER_PREFIX):
+        return pk[len(USER_PREFIX):]
+    if pk.startswith(REPLY_PREFIX):
+        return item.get("userId")
+    return None
 
 
 def erased_author_key(author_id: str) -> dict:
@@ -143,13 +162,19 @@ def erased_author_key(author_id: str) -> dict:
 
 
 class Store:
-    def __init__(self, cfg: RegionConfig, dynamodb, refs: SubjectRefs | None = None, clock: Callable[[], float] = time.time):
+    def __init__(self, cfg: RegionConfig, dynamodb, refs: SubjectRefs | None = None, clock: Callable[[], float] = time.time,
+                 zone_dynamodb: Callable[[str], Any] | None = None):
         """``refs`` (subject references: tombstones, erasure jobs) is needed by the write
         operations; tools that only read posts and keep the feed (backfill, stream redrive) go
-        without, and a write through such a store fails with SubjectKeyUnavailable."""
+        without, and a write through such a store fails with SubjectKeyUnavailable.
+        ``zone_dynamodb(region)``: DynamoDB in another region of a zone served here, for the key
+        store's copies (default: a client with short timeouts, appx_common.aws.ZONE_PEER)."""
         self.cfg, self.ddb, self.clock = cfg, dynamodb, clock
         self.refs = refs if refs is not None else SubjectRefs(_no_subject_ref_key)
         self._tables: dict[str, Any] = {}
+        self._zone_dynamodb = zone_dynamodb or (lambda region: aws.resource("dynamodb", replace(cfg, region=region), aws.ZONE_PEER))
+        self._peers: dict[str, Any] = {}
+        self.key_store = ZoneKeyStore(self._key_copies)
 
     def table(self, name: str):
         if name not in self._tables:
@@ -159,8 +184,13 @@ class Store:
     def restricted(self, zone: str):
         return self.table(self.cfg.restricted_table(zone))
 
-    def subject_keys(self, zone: str):
-        return self.table(self.cfg.subject_keys_table(zone))
+    def _key_copies(self, zone: str) -> list[KeyCopy]:
+        name = self.cfg.subject_keys_table(zone)
+        local, *others = self.cfg.key_store_regions(zone)
+        for region in others:
+            if region not in self._peers:
+                self._peers[region] = self._zone_dynamodb(region)
+        return [KeyCopy(local, self.table(name)), *(KeyCopy(r, self._peers[r].Table(name)) for r in others)]
 
     @property
     def posts(self):
@@ -315,14 +345,14 @@ class Store:
                 raise PermanentError("the author has no profile") from None
             # The post exists already: applied before.
 
-    def shred_subject(self, zone: str, user_id: str) -> None:
-        """Crypto-shredding, the FIRST step of every erasure: delete the subject's key (in the
-        zone's key store, replicated only inside the zone, no backups). Every copy of the
-        subject's ciphertext anywhere is unreadable from here on. Idempotent."""
-        self.subject_keys(zone).delete_item(Key=subject_key_item_key(user_id))
+    def shred_subject(self, zone: str, ref: str) -> None:
+        """Crypto-shredding, the FIRST step of every erasure: every copy of the subject's key (one
+        per region of the zone, no stream, no backups) becomes a marker, this region's at once.
+        Every copy of the subject's ciphertext anywhere is unreadable from here on. Idempotent."""
+        self.key_store.shred(zone, ref, int(self.clock()) + self.cfg.tombstone_seconds)
 
-    def subject_key_stored(self, zone: str, user_id: str) -> bool:
-        return "Item" in self.subject_keys(zone).get_item(Key=subject_key_item_key(user_id), ConsistentRead=True)
+    def regions_holding_subject_key(self, zone: str, ref: str) -> list[str]:
+        return self.key_store.regions_holding_key(zone, ref)
 
     def _erase_user(self, op) -> None:
         """Begin the erasure: shred the subject's key FIRST (every copy of its data is unreadable
@@ -330,12 +360,12 @@ class Store:
         the profile and the sessions. Bounded work, whatever the account's age; the job (appx_common.erasure)
         does the rest and is retried until verified."""
         zone, uid = op["zone"], op["userId"]
-        self.shred_subject(zone, uid)
+        ref, now = self.refs.ref(uid), int(self.clock())
+        self.shred_subject(zone, ref)
         author_id = op.get("authorId")
         if author_id is None:  # queued before erasure jobs existed
             profile = self.get_profile(zone, uid)
             author_id = profile.get("authorId") if profile else None
-        ref, now = self.refs.ref(uid), int(self.clock())
         table = self.cfg.restricted_table(zone)
         items = [
             {"Update": {"TableName": table, "Key": tombstone_key(ref),

@@ -2,11 +2,12 @@
 
 Every data subject has one AES-256 key of its own. It exists in clear only in memory; at rest it
 is wrapped by the zone's symmetric KMS key (``KeyProvider.new_subject_key``) and stored as item
-``SUBJECT#<userId>`` in the zone's key store ``appx-subject-keys-<zone>`` (a table replicated only
-inside the zone, PITR off, so no backup outlives the key's deletion). Every restricted field,
-queued write, idempotency reply and export of the subject is sealed under it
-(``envelope.seal_for_subject``). Erasure deletes the item first (``Store.shred_subject``): from that instant no copy of
-the subject's ciphertext anywhere (tables, replicas, PITR, streams, queues, DLQ) can be opened.
+``SUBJECT#<subject ref>`` in the zone's key store ``appx-subject-keys-<zone>`` (one table per region of
+the zone, copied by the functions, no stream, no PITR: appx_common.key_store). Every restricted
+field, queued write, idempotency reply and export of the subject is sealed under it
+(``envelope.seal_for_subject``). Erasure replaces every copy by a marker first
+(``Store.shred_subject``): from that instant no copy of the subject's ciphertext anywhere
+(tables, replicas, PITR, streams, queues, DLQ) can be opened.
 
 Reads are symmetric only: a consistent ``GetItem`` of the wrapped key on every use (so a key
 destroyed in this region stops working at once, in every container), then the unwrapped key
@@ -22,16 +23,15 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
 from appx_common.envelope import EnvelopeError, open_for_subject, seal_for_subject
+from appx_common.key_store import ZoneKeyStore, is_shredded
 from appx_common.keys import SUBJECT_KEY_BYTES, KeyProvider
 
 KEY_VERSION = 1
 
 
-def subject_key_item_key(subject: str) -> dict:
-    return {"pk": f"SUBJECT#{subject}"}
+class SubjectKeyShredded(RuntimeError):
+    """The subject was erased while its key was being created."""
 
 
 @dataclass(frozen=True)
@@ -43,11 +43,13 @@ class SubjectKey:
 
 
 class SubjectKeys:
-    """``table(zone)`` gives the zone's key store (boto3 Table). Thread-safe cache."""
+    """Keys through the zone's key store (``Store.key_store``), named by subject reference.
+    Thread-safe cache."""
 
-    def __init__(self, table: Callable[[str], object], provider: KeyProvider, clock: Callable[[], float] = time.monotonic,
-                 max_entries: int = 4096, ttl_seconds: float = 300.0):
-        self.table, self.provider, self.clock = table, provider, clock
+    def __init__(self, store: ZoneKeyStore, ref: Callable[[str], str], provider: KeyProvider,
+                 clock: Callable[[], float] = time.monotonic, max_entries: int = 4096, ttl_seconds: float = 300.0):
+        """``ref``: the subject reference of a user id (appx_common.subjects.SubjectRefs.ref)."""
+        self.store, self.ref, self.provider, self.clock = store, ref, provider, clock
         self.max_entries, self.ttl = max_entries, ttl_seconds
         self._cache: OrderedDict[bytes, tuple[float, bytes]] = OrderedDict()
         self._lock = threading.Lock()
@@ -56,8 +58,8 @@ class SubjectKeys:
 
     def get(self, zone: str, subject: str) -> SubjectKey | None:
         """The subject's key, or None when it never existed or was destroyed (shredded)."""
-        item = self.table(zone).get_item(Key=subject_key_item_key(subject), ConsistentRead=True).get("Item")
-        if item is None:
+        item = self.store.read(zone, self.ref(subject))
+        if item is None or is_shredded(item):
             return None
         return self._open(zone, subject, int(item["version"]), bytes(item["wrapped"]))
 
@@ -70,17 +72,10 @@ class SubjectKeys:
         with self._lock:
             self.generate_calls += 1
         material, wrapped = self.provider.new_subject_key(zone, subject)
-        try:
-            self.table(zone).put_item(
-                Item={**subject_key_item_key(subject), "version": KEY_VERSION, "wrapped": wrapped, "createdAt": int(now)},
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
-                raise
+        if not self.store.create(zone, self.ref(subject), {"version": KEY_VERSION, "wrapped": wrapped, "createdAt": int(now)}):
             raced = self.get(zone, subject)
             if raced is None:  # created and destroyed in between: the subject is gone
-                raise
+                raise SubjectKeyShredded("the subject's key was destroyed while it was being created")
             return raced
         self._remember(self._ref(zone, subject, KEY_VERSION, wrapped), material)
         return SubjectKey(zone, subject, KEY_VERSION, material)

@@ -42,7 +42,8 @@ class StreamApp:
         self.cfg = RegionConfig.from_env(env, "appx-stream")
         kms = overrides.get("kms")
         refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, lambda: kms or aws.client("kms", self.cfg))
-        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), refs, overrides.get("clock", time.time))
+        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), refs, overrides.get("clock", time.time),
+                           overrides.get("zone_dynamodb"))
         self.jobs = ErasureJobs(self.store)
         self.restricted_tables = {z["table"] for z in self.cfg.zones.values()}
         self.log = AppLogger(self.cfg.service, self.cfg.region)

@@ -47,9 +47,10 @@ class WorkerApp:
         self.clock = overrides.get("clock", time.time)
         kms = overrides.get("kms")
         refs = subject_refs_from_spec(self.cfg.key_provider, self.cfg.zones, lambda: kms or aws.client("kms", self.cfg))
-        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), refs, self.clock)
+        self.store = Store(self.cfg, overrides.get("dynamodb") or aws.resource("dynamodb", self.cfg), refs, self.clock,
+                           overrides.get("zone_dynamodb"))
         provider = overrides.get("key_provider") or key_provider_from_spec(self.cfg.key_provider, self.cfg.zones, lambda: kms or aws.client("kms", self.cfg))
-        self.subject_keys = SubjectKeys(self.store.subject_keys, provider, clock=self.clock)
+        self.subject_keys = SubjectKeys(self.store.key_store, self.store.refs.ref, provider, clock=self.clock)
         self.jobs = ErasureJobs(self.store)
         self.log = AppLogger(self.cfg.service, self.cfg.region)
         self.metrics = EphemeralMetrics(namespace="AppX", service=self.cfg.service)

@@ -32,6 +32,8 @@ RULE_MODULES = (
     "queue_retention",
     "pitr_recovery_period",
     "dynamodb_pitr",
+    "key_store_single_copy",
+    "erasure_outlives_backups",
     "dynamodb_deletion_protection",
     "cloudfront_viewer_tls",
     "cloudfront_origin_tls",

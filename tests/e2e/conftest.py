@@ -3,6 +3,7 @@ stopped at its end. Health checks are fast here (0.3 s × threshold + 0.6 s TTL)
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -60,6 +61,18 @@ def signup(stack, country: str, email: str, name: str, **extra) -> dict:
     doc = r.json()
     doc["region"] = r.region
     return doc
+
+
+def wait_erased(stack, needles: list[str], timeout_s: float = 30.0) -> dict[str, str]:
+    """Until no region holds any needle and no erasure job is pending; returns the last dumps."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stack.wait_idle()
+        blobs = {f"{r} {t}": json.dumps(items, default=str) for r in stack.cells for t, items in stack.dump_region(r).items()}
+        jobs = [r for r, b in blobs.items() if '"ERASURE-JOB"' in b]
+        if (not jobs and not any(n in b for n in needles for b in blobs.values())) or time.monotonic() > deadline:
+            return blobs
+        time.sleep(0.3)
 
 
 def ci() -> bool:

@@ -10,7 +10,7 @@ import uuid
 
 import boto3
 
-from tests.e2e.conftest import signup
+from tests.e2e.conftest import signup, wait_erased
 from tools.redrive import main as redrive_main
 
 DROPPED = "write for an erased subject dropped"
@@ -40,18 +40,6 @@ def _dropped_since(stack, before: int, expected: int, timeout_s: float) -> int:
     while time.monotonic() < deadline and _dropped(stack) - before < expected:
         time.sleep(0.2)
     return _dropped(stack) - before
-
-
-def _wait_erased(stack, needles: list[str], timeout_s: float = 30.0) -> dict[str, str]:
-    """Until no region holds any needle and no erasure job is pending; returns the last dumps."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        stack.wait_idle()
-        blobs = {f"{r} {t}": json.dumps(items, default=str) for r in stack.cells for t, items in stack.dump_region(r).items()}
-        jobs = [r for r, b in blobs.items() if '"ERASURE-JOB"' in b]
-        if (not jobs and not any(n in b for n in needles for b in blobs.values())) or time.monotonic() > deadline:
-            return blobs
-        time.sleep(0.3)
 
 
 def _assert_nothing_left(blobs: dict[str, str], needles: list[str]) -> None:
@@ -86,7 +74,7 @@ def test_queued_signup_redelivered_after_erasure_stays_erased(healthy):
     sqs.send_message(QueueUrl=queue, MessageBody=message["Body"])  # the redelivery
     assert _dropped_since(stack, before, 1, timeout_s=15) == 1, "the redelivered sign-up was not dropped"
     assert stack.request("GET", "/v1/me", token=user["token"], country="PT").status == 401
-    _assert_nothing_left(_wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
+    _assert_nothing_left(wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
     assert stack.request("GET", "/v1/me", token=user["token"], country="PT").status == 401
 
 
@@ -124,7 +112,7 @@ def test_writes_queued_and_in_the_dlq_are_not_applied_after_erasure(healthy):
     assert redrive_main(["--dlq", dlq, "--queue", queue, "--region", region], sqs=sqs) == 0
 
     assert _dropped_since(stack, before, 4, timeout_s=20) == 4, "every queued and redriven write of the erased subject is dropped"
-    _assert_nothing_left(_wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
+    _assert_nothing_left(wait_erased(stack, [user["userId"], marker]), [user["userId"], marker])
     assert stack.request("GET", "/v1/me", token=user["token"], country="FR").status == 401
 
 
@@ -142,7 +130,7 @@ def test_erasure_job_completes_when_the_stream_consumer_fails_past_its_retries(h
     stack.fault("stream-failing")  # every region: the job INSERT and the posts' REMOVEs are discarded
     r = stack.request("DELETE", "/v1/me", token=user["token"], country="ES")
     assert r.status == 204, r.text
-    blobs = _wait_erased(stack, [user["userId"], marker])
+    blobs = wait_erased(stack, [user["userId"], marker])
     assert sum(r["streamFailures"] for r in stack.status()["regions"]) > failures, "the stream consumer did not fail"
     _assert_nothing_left(blobs, [user["userId"], marker])
     tombstones = [i for r in stack.cells for i in stack.scan(r, "appx-restricted-eu") if i["sk"]["S"] == "TOMBSTONE"]

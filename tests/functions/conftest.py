@@ -76,6 +76,7 @@ def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     return {
         "APPX_REGION": region,
         "APPX_ZONES": json.dumps({z: {"table": f"appx-restricted-{z}", "keysTable": f"appx-subject-keys-{z}",
+                                      "keyStoreRegions": list(ZONE_REGIONS[z]),
                                       "keyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-test{z}",
                                       "wrapKeyArn": f"arn:aws:kms:{region}:123456789012:key/mrk-wrap{z}"} for z in ("eu", "de")}),
         "APPX_POSTS_TABLE": "appx-posts",
@@ -87,10 +88,20 @@ def make_env(keys, queue_url: str = "", region: str = REGION) -> dict:
     }
 
 
+# residency.yaml's zones: the subject-key store has a copy in each of the zone's regions.
+ZONE_REGIONS = {"eu": ("eu-west-1", "eu-central-1", "eu-west-3"), "de": ("eu-central-1",)}
 TABLES = ("appx-restricted-eu", "appx-restricted-de", "appx-subject-keys-eu", "appx-subject-keys-de", "appx-posts", "appx-feed", "appx-idempotency")
 
 
+def create_key_store(ddb, zone: str) -> None:
+    ddb.create_table(TableName=f"appx-subject-keys-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+
+
 def create_tables(ddb):
+    import boto3
+
+
     stream = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     pk_sk = dict(
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
@@ -98,8 +109,8 @@ def create_tables(ddb):
     )
     for zone in ("eu", "de"):
         ddb.create_table(TableName=f"appx-restricted-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}], StreamSpecification=stream, **pk_sk)
-        ddb.create_table(TableName=f"appx-subject-keys-{zone}", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST")
+        for region in ZONE_REGIONS[zone]:
+            create_key_store(ddb if region == REGION else boto3.client("dynamodb", region_name=region), zone)
     ddb.create_table(
         TableName="appx-posts",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "authorId", "createdAt")],
@@ -149,10 +160,13 @@ class World:
         )["QueueUrl"]
         self.env = make_env(keys, self.queue_url)
         self.clock = Clock()
-        self.api = modules["api"].make_handler(self.env, dynamodb=self.ddb, sqs=self.sqs, clock=self.clock)
+        # The other regions of the eu zone, where the subject-key store has its copies.
+        self.peers = {r: boto3.resource("dynamodb", region_name=r) for r in ZONE_REGIONS["eu"] if r != REGION}
+        ddb = {"dynamodb": self.ddb, "zone_dynamodb": self.peers.__getitem__, "clock": self.clock}
+        self.api = modules["api"].make_handler(self.env, sqs=self.sqs, **ddb)
         self.edge = modules["edge"].make_handler({}, config=edge_config)
-        self.worker = modules["worker"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-worker"}, dynamodb=self.ddb, clock=self.clock)
-        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, dynamodb=self.ddb, clock=self.clock)
+        self.worker = modules["worker"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-worker"}, **ddb)
+        self.stream = modules["stream"].make_handler({**self.env, "POWERTOOLS_SERVICE_NAME": "appx-stream"}, **ddb)
         self._iterators: dict[str, str] = {}
 
     # ---- requests ----------------------------------------------------------------------

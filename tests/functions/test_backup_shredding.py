@@ -2,23 +2,20 @@
 the DLQ just before an erasure; after it, try to open every ciphertext in that copy with every key
 the system still holds. Nothing of the erased subject opens; the other subject's data still does.
 
-The copy leaves out only the subject-key store: it has no backups (PITR off by design) and is not
-streamed here (docs/token-format.md names the replication stream of a multi-region zone's key
-store as the one residual window). An attacker is assumed to know every Idempotency-Key, so the
-records' outer layer is peeled off too."""
+The copy leaves out only the subject-key store: it has no backups (PITR off) and no stream (one
+plain table per region of the zone, copied by the functions: appx_common.key_store), so nothing of
+it outlives a shred. An attacker is assumed to know every Idempotency-Key, so the records' outer
+layer is peeled off too."""
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 
-from appx_common.envelope import EnvelopeError, open_for_subject
-from appx_common.idempotency import _aead
-from appx_common.subject_keys import reply_field
-from tests.functions.conftest import TABLES
+import boto3
 
-SEALED = re.compile(r"appxsk1\.[a-z0-9]+\.[0-9]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+from tests import shredding
+from tests.functions.conftest import TABLES, ZONE_REGIONS
+
 BACKED_UP = [t for t in TABLES if not t.startswith("appx-subject-keys-")]
 STREAMED = ("appx-restricted-eu", "appx-restricted-de", "appx-posts")
 
@@ -37,14 +34,12 @@ def _copy(world) -> dict:
             "queue": peek(world.queue_url), "dlq": peek(world.dlq_url)}
 
 
-def _held_keys(world) -> list:
-    """Every subject key the system can still produce: each stored wrapped key, unwrapped."""
-    held = []
-    for zone in ("eu", "de"):
-        for item in world.ddb.Table(f"appx-subject-keys-{zone}").scan()["Items"]:
-            subject = item["pk"].removeprefix("SUBJECT#")
-            held.append(world.api.app.subject_keys.get(zone, subject))
-    return held
+def _stored_wrapped_keys() -> list[tuple[str, bytes, int]]:
+    """(zone, wrapped key, version) of every subject key stored in any region's key store."""
+    return [(zone, bytes(item["wrapped"]), int(item["version"]))
+            for zone, regions in ZONE_REGIONS.items() for region in regions
+            for item in boto3.resource("dynamodb", region_name=region).Table(f"appx-subject-keys-{zone}").scan()["Items"]
+            if "wrapped" in item]
 
 
 def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
@@ -63,7 +58,7 @@ def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
     world.sqs.send_message(QueueUrl=world.dlq_url, MessageBody=queued[0]["Body"])
 
     copy = _copy(world)
-    blob = json.dumps(copy, default=repr)
+    blob = shredding.blob_of(copy)
     assert "appxenc1" not in blob  # no edge ciphertext (RSA-openable) is kept anywhere
     for plaintext in ("alice@example.org", "bob@example.org", users["alice"]["token"].rsplit(".", 1)[1]):
         assert plaintext not in blob
@@ -74,31 +69,14 @@ def test_a_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(world):
     world.finish_erasures()
 
     # Every ciphertext of the copy, with the Idempotency-Keys' outer layer peeled off as well.
-    tokens = set(SEALED.findall(blob))
-    for item in copy["tables"]["appx-idempotency"]:
-        if "response" in item:
-            raw = bytes(item["response"].value)
-            for key in idem_keys:
-                try:
-                    tokens |= set(SEALED.findall(_aead(key, item["id"]).decrypt(raw[:12], raw[12:], item["id"].encode()).decode()))
-                except Exception:  # noqa: BLE001 - not this key
-                    pass
-    contexts = {"email", "name", "phone", "birthDate"}
-    contexts |= {reply_field(i["id"]) for i in copy["tables"]["appx-idempotency"]}
-    contexts |= {f"queued-write:{json.loads(b)['requestId']}" for b in copy["queue"] + copy["dlq"]}
-    held = _held_keys(world)
-    assert {k.subject for k in held} == {bob}  # alice's key is gone, bob's is not
+    records = copy["tables"]["appx-idempotency"]
+    tokens = shredding.ciphertexts(blob, records, idem_keys)
+    fields = shredding.contexts(blob, [i["id"] for i in records])
+    held = shredding.held_keys(_stored_wrapped_keys(), world.api.app.keys.open_subject_key, (alice, bob))
+    assert {k.subject for k in held} == {bob}  # alice's key is gone from every region, bob's is not
 
-    opened = {alice: 0, bob: 0}
-    for token in tokens:
-        for key in held:
-            for field in contexts:
-                try:
-                    open_for_subject(token, key.material, field, key.zone, key.subject, key.version)
-                except EnvelopeError:
-                    continue
-                opened[key.subject] += 1
-    assert opened[alice] == 0
+    opened = shredding.opened(tokens, held, fields)
+    assert opened.get(alice, 0) == 0
     # bob: 3 fields, the patched phone (stream images), the sign-up reply, the PATCH/post replies, queued writes
     assert opened[bob] >= 6, opened
     assert len(tokens) > opened[bob]  # alice's ciphertexts were in the copy, and none opened

@@ -6,7 +6,9 @@ feed and propagating erasure) is granted to its role, and every such grant is us
 from __future__ import annotations
 
 import contextlib
+import functools
 
+from tests.functions.conftest import REGION, ZONE_REGIONS
 from tests.infra.test_least_privilege import erasure_job, expected, merged
 
 TRANSACT = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
@@ -17,8 +19,9 @@ class CallRecorder:
 
     def __init__(self, world):
         self.world, self.current, self.calls = world, None, {}
-        for client in (world.ddb.meta.client, world.sqs):
-            client.meta.events.register("before-parameter-build.*.*", self._record)
+        clients = {world.ddb.meta.client: "", world.sqs: "", **{peer.meta.client: f"@{r}" for r, peer in world.peers.items()}}
+        for client, where in clients.items():
+            client.meta.events.register("before-parameter-build.*.*", functools.partial(self._record, where))
         for name in ("api", "worker", "stream"):
             setattr(world, name, self._attributed(name, getattr(world, name)))
 
@@ -37,13 +40,14 @@ class CallRecorder:
         finally:
             self.current = previous
 
-    def _record(self, params, model, **_):
+    def _record(self, where, params, model, **_):
+        """``where``: "" in the cell's region, "@<region>" in another region of a zone."""
         if self.current is None:
             return
         service = model.service_model.endpoint_prefix
         found = self.calls.setdefault(self.current, {})
         for label, action in self._grants_needed(service, model.name, params):
-            found.setdefault(label, set()).add(action)
+            found.setdefault(label + where, set()).add(action)
 
     def _grants_needed(self, service, operation, params):
         if service == "sqs":
@@ -62,6 +66,8 @@ class CallRecorder:
 # Grants the event source mapping uses with the function's role, not the handler: polling the
 # worker's queue, sending exhausted stream batches to the on-failure queue (stream reads are
 # labelled `stream:` and left out below).
+# zone -> the zone's regions other than the world's (where the subject-key store's copies are)
+ZONES = {zone: tuple(r for r in regions if r != REGION) for zone, regions in ZONE_REGIONS.items()}
 MAPPING_GRANTS = {"worker": {"queue:appx-deferred-writes"}, "stream": {"queue:appx-stream-failures"}}
 
 
@@ -69,7 +75,7 @@ def data_grants(function: str) -> dict[str, set[str]]:
     """The role's DynamoDB and SQS grants the handler itself uses (KMS is behind the local key
     provider here)."""
     return {label: {a for a in actions if a.startswith(("dynamodb:", "sqs:"))}
-            for label, actions in expected(function, ["de", "eu"]).items()
+            for label, actions in expected(function, ZONES).items()
             if label.startswith(("table:", "index:", "queue:")) and label not in MAPPING_GRANTS.get(function, ())}
 
 
@@ -120,7 +126,7 @@ def test_every_call_of_every_handler_is_granted_and_every_grant_is_called(world)
     scenario(world)
     # The stream and the worker's sweeper run the same erasure job: a step the scenario happened to
     # run in one of them is a grant the other needs too.
-    job = {label: actions for label, actions in any_zone(erasure_job(["de", "eu"])).items() if not label.endswith(("-key:de", "-key:eu"))}
+    job = {label: actions for label, actions in any_zone(erasure_job(ZONES)).items() if not label.endswith(("-key:de", "-key:eu"))}
     job_called = any_zone(merged(recorder.calls.get("worker", {}), recorder.calls.get("stream", {})))
     for function in ("api", "worker", "stream"):
         called, granted = recorder.calls.get(function, {}), data_grants(function)

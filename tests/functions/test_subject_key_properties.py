@@ -1,8 +1,11 @@
 """Properties of the per-subject key hierarchy (docs/token-format.md, key hierarchy), 500+ examples
 each: a field sealed under a subject key opens only for the same subject, zone, field and key
-version; a shredded subject (its stored key deleted) never opens again, whatever the cache holds."""
+version; a shredded subject (every region's copy of its key replaced by a marker) never opens again,
+whatever the cache holds, and its key cannot be created again."""
 
 from __future__ import annotations
+
+import hashlib
 
 import boto3
 import pytest
@@ -12,7 +15,8 @@ from moto import mock_aws
 
 from appx_common.envelope import EnvelopeError, open_for_subject, seal_for_subject
 from appx_common.keys import LocalKeyProvider
-from appx_common.subject_keys import SubjectKeys
+from appx_common.key_store import KeyCopy, ZoneKeyStore
+from appx_common.subject_keys import SubjectKeys, SubjectKeyShredded
 
 EXAMPLES = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 ZONES = ("eu", "de")
@@ -48,6 +52,14 @@ def test_another_subjects_key_never_opens_a_field(key, other_key, subject, field
             open_for_subject(token, other_key, field, "eu", subject, 1)
 
 
+REGIONS = ("eu-west-1", "eu-central-1")  # a zone's key store has a copy in each of its regions
+
+
+def ref(subject: str) -> str:
+    """Stands in for the zone's keyed subject reference (appx_common.subjects)."""
+    return hashlib.sha256(subject.encode()).hexdigest()
+
+
 @pytest.fixture(scope="module")
 def key_store(tmp_path_factory):
     directory = tmp_path_factory.mktemp("wrap")
@@ -56,29 +68,40 @@ def key_store(tmp_path_factory):
     for zone in ZONES:
         (directory / f"{zone}.wrap").write_bytes(os.urandom(32))
     with mock_aws():
-        ddb = boto3.resource("dynamodb", region_name="eu-central-1")
-        for zone in ZONES:
-            ddb.create_table(TableName=f"appx-subject-keys-{zone}", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        yield SubjectKeys(lambda z: ddb.Table(f"appx-subject-keys-{z}"), LocalKeyProvider(directory)), ddb
+        tables = {}
+        for region in REGIONS:
+            ddb = boto3.resource("dynamodb", region_name=region)
+            for zone in ZONES:
+                tables[region, zone] = ddb.create_table(
+                    TableName=f"appx-subject-keys-{zone}", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+        def copies(in_region):
+            return lambda zone: [KeyCopy(r, tables[r, zone]) for r in sorted(REGIONS, key=lambda r: r != in_region)]
+
+        # Two regions' functions on the same zone-wide store.
+        here, there = (SubjectKeys(ZoneKeyStore(copies(r)), ref, LocalKeyProvider(directory)) for r in REGIONS)
+        yield here, there, tables
 
 
 @EXAMPLES
-@given(subject=subjects, field=fields, value=values, warm=st.booleans())
-def test_a_shredded_subject_never_opens_again(key_store, subject, field, value, warm):
-    keys, ddb = key_store
+@given(subject=subjects, field=fields, value=values, warm=st.booleans(), lost_copy=st.booleans())
+def test_a_shredded_subject_never_opens_again(key_store, subject, field, value, warm, lost_copy):
+    here, there, tables = key_store
     zone = subject.split("_")[1]
-    key = keys.create(zone, subject, 0)
+    key = here.create(zone, subject, 0)
     token = seal_for_subject(key.material, field, zone, subject, key.version, value)
-    wrapped = ddb.Table(f"appx-subject-keys-{zone}").get_item(Key={"pk": f"SUBJECT#{subject}"})["Item"]["wrapped"]
+    item_key = {"pk": f"SUBJECT#{ref(subject)}"}
+    if lost_copy:  # the other region was down at sign-up: its copy is repaired on first read there
+        tables[REGIONS[1], zone].delete_item(Key=item_key)
+    assert there.get(zone, subject).material == key.material
     if warm:
-        assert keys.get(zone, subject).material == key.material  # the cache holds the key
-    ddb.Table(f"appx-subject-keys-{zone}").delete_item(Key={"pk": f"SUBJECT#{subject}"})  # Store.shred_subject
-    assert keys.get(zone, subject) is None
-    # A new key for the same id (a resurrected subject) does not open the old data either.
-    reborn = keys.create(zone, subject, 1)
-    assert bytes(wrapped.value) != bytes(ddb.Table(f"appx-subject-keys-{zone}").get_item(Key={"pk": f"SUBJECT#{subject}"})["Item"]["wrapped"].value)
-    if reborn.material != key.material:
-        with pytest.raises(EnvelopeError):
-            open_for_subject(token, reborn.material, field, zone, subject, reborn.version)
-    ddb.Table(f"appx-subject-keys-{zone}").delete_item(Key={"pk": f"SUBJECT#{subject}"})
+        assert here.get(zone, subject).material == key.material  # the cache holds the key
+    here.store.shred(zone, ref(subject), 10**10)  # Store.shred_subject
+    assert here.get(zone, subject) is None and there.get(zone, subject) is None
+    # Nothing of the key is left in any region, and it cannot be created again over the marker.
+    assert all("wrapped" not in tables[r, zone].get_item(Key=item_key)["Item"] for r in REGIONS)
+    with pytest.raises(SubjectKeyShredded):
+        here.create(zone, subject, 1)
+    for r in REGIONS:
+        tables[r, zone].delete_item(Key=item_key)

@@ -109,23 +109,27 @@ def test_erasure_sweeper_is_scheduled_and_its_job_age_alarmed(cell_runs):
         assert all(v["macKeyArn"] for v in env.values())
 
 
-def test_key_stores_have_no_backups_and_functions_minimal_grants(project, cell_runs):
-    """PITR off (a backup would keep a shredded key); the API may create, read and delete subject
-    keys, the worker and the stream function (erasure jobs) read and delete them."""
-    for region, run in cell_runs.items():
-        stores = [t for t in run.of_type(TABLE) + run.of_type(REPLICA)
-                  if (t.props.get("name") or t.props.get("globalTableArn", "")).rsplit("/", 1)[-1].startswith("appx-subject-keys-")]
-        assert stores and all(t.props["tags"]["data-class"] == "key-material" for t in stores)
-        for t in stores:
-            assert t.props["pointInTimeRecovery"] in (False, {"enabled": False}), t.name
-            assert t.props["deletionProtectionEnabled"] is True
-        policies = {p.name: json.loads(p.props["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
-        def actions_on(fn, marker):
-            doc = next(d for n, d in policies.items() if n.endswith(f"-{fn}-policy"))
-            return {a for st in doc["Statement"] for a in st["Action"] if any(marker in r for r in st["Resource"])}
-        assert actions_on("api", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
-        assert actions_on("worker", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}
-        assert actions_on("stream", "appx-subject-keys-") == {"dynamodb:GetItem", "dynamodb:DeleteItem"}  # erasure jobs
+def test_key_stores_are_plain_tables_in_every_zone_region_without_streams_or_backups(project, cell_runs):
+    """Every region of a zone has its own copy of the zone's key store: a plain table with no stream,
+    no replicas and PITR off (a stream or a backup would keep a shredded key). The functions copy
+    keys between the zone's regions themselves, so each role reads and writes every copy in the
+    zone (GetItem, PutItem: create, repair, shred by a marker) and deletes none."""
+    for zone in project.residency.zones.values():
+        for region in zone.regions:
+            run = cell_runs[region]
+            assert not [r for r in run.of_type(REPLICA) if r.props.get("globalTableArn", "").endswith(f"/appx-subject-keys-{zone.name}")]
+            (store,) = [t for t in run.of_type(TABLE) if t.props.get("name") == f"appx-subject-keys-{zone.name}"]
+            assert store.props["tags"]["data-class"] == "key-material"
+            assert store.props["pointInTimeRecovery"] in (False, {"enabled": False}), store.name
+            assert not store.props.get("streamEnabled") and not store.props.get("replicas"), store.name
+            assert store.props["deletionProtectionEnabled"] is True
+            assert store.props["ttl"] == {"attributeName": "expiration", "enabled": True}  # shred markers expire
+            policies = {p.name: json.loads(p.props["policy"]) for p in run.of_type("aws:iam/rolePolicy:RolePolicy")}
+            copies = {f"arn:aws:dynamodb:{r}:123456789012:table/appx-subject-keys-{zone.name}" for r in zone.regions}
+            for fn in ("api", "worker", "stream"):
+                doc = next(d for n, d in policies.items() if n.endswith(f"-{fn}-policy"))
+                granted = [(set(st["Action"]), set(st["Resource"])) for st in doc["Statement"] if copies & set(st["Resource"])]
+                assert granted == [({"dynamodb:GetItem", "dynamodb:PutItem"}, granted[0][1])] and copies <= granted[0][1], (region, fn)
 
 
 def test_cell_data_key_rotates(cell_runs):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import yaml
 
 from offline.stack_runner import run_stack
@@ -22,7 +24,12 @@ def test_a_fourth_cell_joins_the_eu_zone_and_the_edge(project_copy):
     cell = run_stack(NEW, project_copy)
     assert {cell.region_of(r) for r in cell.resources if r.type.startswith("aws:")} == {NEW}
     replicas = {r.props["globalTableArn"].rsplit("/", 1)[1] for r in cell.of_type("aws:dynamodb/tableReplica:TableReplica")}
-    assert replicas == {"appx-restricted-eu", "appx-subject-keys-eu", "appx-posts", "appx-idempotency"}
+    assert replicas == {"appx-restricted-eu", "appx-posts", "appx-idempotency"}
+    # Its own, empty copy of the zone's key store: keys arrive by read repair (functions/appx_common/key_store.py).
+    assert "appx-subject-keys-eu" in {t.props["name"] for t in cell.of_type("aws:dynamodb/table:Table")}
+    zones = json.loads(next(f for f in cell.of_type("aws:lambda/function:Function") if f.props["name"] == "appx-api")
+                       .props["environment"]["variables"]["APPX_ZONES"])
+    assert zones["eu"]["keyStoreRegions"] == ["eu-west-1", "eu-central-1", "eu-west-3", NEW]
     assert sorted((k.props["tags"]["residency-zone"], k.props["tags"]["purpose"]) for k in cell.of_type("aws:kms/replicaKey:ReplicaKey")) == [
         ("eu", "field-encryption"), ("eu", "subject-key-wrapping"), ("eu", "subject-reference")]
 

@@ -21,11 +21,19 @@ PROFILE_WRITES = {CONDITION, QUERY, PUT, UPDATE, DELETE}
 PROFILE_STORE = {GET, *PROFILE_WRITES}
 
 
-def erasure_job(zones: list[str]) -> dict[str, set[str]]:
-    """What an erasure job needs, run by the stream from the restricted stream and by the worker's sweeper."""
+def key_store_copies(zones: dict[str, tuple[str, ...]], actions: set[str]) -> dict[str, set[str]]:
+    """The zone's subject-key store in the cell's region and in the zone's other regions
+    (functions/appx_common/key_store.py)."""
+    return {**{f"table:appx-subject-keys-{z}": actions for z in zones},
+            **{f"table:appx-subject-keys-{z}@{r}": actions for z, others in zones.items() for r in others}}
+
+
+def erasure_job(zones: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
+    """What an erasure job needs, run by the stream from the restricted stream and by the worker's sweeper.
+    ``zones``: zone -> its regions other than the cell's."""
     return {
         **{f"table:appx-restricted-{z}": {QUERY, UPDATE, DELETE} for z in zones},
-        **{f"table:appx-subject-keys-{z}": {GET, DELETE} for z in zones},
+        **key_store_copies(zones, {GET, PUT}),  # shred: a marker over every copy
         "index:appx-idempotency/bySubject": {QUERY},
         "index:appx-posts/byAuthor": {QUERY},
         "table:appx-idempotency": {DELETE},
@@ -43,13 +51,13 @@ def merged(*grants: dict[str, set[str]]) -> dict[str, set[str]]:
     return out
 
 
-def expected(function: str, zones: list[str]) -> dict[str, set[str]]:
+def expected(function: str, zones: dict[str, tuple[str, ...]]) -> dict[str, set[str]]:
     common = {"log-group": LOGS, "*": XRAY}
     if function == "api":
         return {
             **common,
             **{f"table:appx-restricted-{z}": PROFILE_STORE for z in zones},
-            **{f"table:appx-subject-keys-{z}": {GET, PUT, DELETE} for z in zones},
+            **key_store_copies(zones, {GET, PUT}),  # create, read (repair), shred
             "table:appx-posts": {GET, PUT},
             "index:appx-posts/byAuthor": {QUERY},
             "table:appx-feed": {GET, QUERY},
@@ -77,8 +85,8 @@ def expected(function: str, zones: list[str]) -> dict[str, set[str]]:
     })
 
 
-def label(arn: str) -> str:
-    """A readable name for a granted resource ARN of this cell."""
+def label(arn: str, region: str) -> str:
+    """A readable name for a granted resource ARN of this cell; `@<region>` for another region's."""
     if arn == "*":
         return "*"
     if ":log-group:" in arn:
@@ -91,7 +99,8 @@ def label(arn: str) -> str:
     if "/index/" in table:
         name, index = table.split("/index/")
         return f"index:{name}/{index}"
-    return f"table:{table}"
+    other = arn.split(":")[3]
+    return f"table:{table}" + (f"@{other}" if other != region else "")
 
 
 def key_labels(statement, region: str) -> list[str] | None:
@@ -118,7 +127,7 @@ def granted(run, function: str) -> dict[str, set[str]]:
     grants: dict[str, set[str]] = {}
     for statement in json.loads(policy.props["policy"])["Statement"]:
         assert statement["Effect"] == "Allow"
-        names = key_labels(statement, run.config["aws:region"]) or [label(arn) for arn in statement["Resource"]]
+        names = key_labels(statement, run.config["aws:region"]) or [label(arn, run.config["aws:region"]) for arn in statement["Resource"]]
         for name in names:
             grants.setdefault(name, set()).update(statement["Action"])
     return grants
@@ -128,7 +137,7 @@ def granted(run, function: str) -> dict[str, set[str]]:
 def test_each_role_grants_exactly_what_its_handler_calls(project, mode_cells, function):
     """In every mode, a first preview included: the documents are known before anything exists."""
     for region, run in mode_cells.items():
-        zones = sorted(z.name for z in project.residency.zones_in(region))
+        zones = {z.name: tuple(r for r in z.regions if r != region) for z in project.residency.zones_in(region)}
         assert granted(run, function) == expected(function, zones), region
 
 
@@ -147,13 +156,17 @@ def test_every_alias_a_role_names_targets_that_key_in_the_cell(project, mode_cel
             assert refers(run, alias, "targetKeyId", alias.props["targetKeyId"], key, "keyId"), (region, name)
 
 
-def test_every_granted_resource_is_in_the_cells_own_region(cell_runs):
+def test_every_granted_resource_is_in_the_cells_own_region_or_its_zones_key_stores(project, cell_runs):
+    """The only cross-region grants: the copies of the subject-key store of a zone the cell serves,
+    in that zone's regions (residency: never outside the zone)."""
     for region, run in cell_runs.items():
+        key_store_copies = {f"arn:aws:dynamodb:{r}:123456789012:table/appx-subject-keys-{z.name}"
+                            for z in project.residency.zones_in(region) for r in z.regions}
         for function in ("api", "worker", "stream"):
             _, policy = role_policy_of(run, f"appx-{function}")
             for statement in json.loads(policy.props["policy"])["Statement"]:
                 for arn in statement["Resource"]:
-                    assert arn == "*" or arn.split(":")[3] == region, (function, arn)
+                    assert arn == "*" or arn.split(":")[3] == region or arn in key_store_copies, (function, arn)
 
 
 def test_field_key_decryption_is_bound_to_the_envelope_algorithm(cell_runs):

@@ -41,7 +41,7 @@ def test_after_a_refresh_no_cell_plans_any_change(cell_runs):
 
 def test_without_ignore_changes_the_owner_would_remove_the_other_regions_replicas(cell_runs):
     owners = [t for run in cell_runs.values() for t in run.of_type(TABLE) if t.refreshed.get("replicas")]
-    assert {t.props["name"] for t in owners} == {"appx-posts", "appx-idempotency", "appx-restricted-eu", "appx-subject-keys-eu"}
+    assert {t.props["name"] for t in owners} == {"appx-posts", "appx-idempotency", "appx-restricted-eu"}
     for table in owners:
         assert table.ignore_changes == ["replicas"], table.name
         assert planned_diff(table, ignore_changes=[]) == ["replicas"], table.name

@@ -101,14 +101,14 @@ def baseline() -> list[Resource]:
         "globalTableArn": arn("dynamodb", "eu-west-1", "table/appx-restricted-eu"), "kmsKeyArn": arn("kms", "eu-west-3", "key/data"),
         "pointInTimeRecovery": True, "deletionProtectionEnabled": True,
         "tags": {"data-class": "restricted", "residency-zone": "eu"}}, EUW3, [restricted.urn])
-    # The zone's key store: recognised by its name (components/tables.py), PITR off by design.
+    # The zone's key store: recognised by its name (components/tables.py); a plain table in each
+    # region of the zone (no stream, no replicas, PITR off), copied by the functions.
     key_store = R(T["table"], "appx-subject-keys-eu", {
+        **table_props("key-material", [], "eu"), "name": "appx-subject-keys-eu", "pointInTimeRecovery": {"enabled": False}},
+        deps=[data_key.urn])
+    key_store_copy = R(T["table"], "appx-subject-keys-eu-eu-west-3", {
         **table_props("key-material", [], "eu"), "name": "appx-subject-keys-eu", "pointInTimeRecovery": {"enabled": False},
-        "replicas": [{**replica("eu-central-1"), "pointInTimeRecovery": False}]}, deps=[data_key.urn])
-    key_store_replica = R(T["table_replica"], "appx-subject-keys-eu-eu-west-3", {
-        "globalTableArn": arn("dynamodb", "eu-west-1", "table/appx-subject-keys-eu"), "kmsKeyArn": arn("kms", "eu-west-3", "key/data"),
-        "pointInTimeRecovery": False, "deletionProtectionEnabled": True,
-        "tags": {"data-class": "key-material", "residency-zone": "eu"}}, EUW3, [key_store.urn])
+        "serverSideEncryption": {"enabled": True, "kmsKeyArn": arn("kms", "eu-west-3", "key/data")}}, EUW3)
     posts = R(T["table"], "appx-posts", table_props("personal", ["eu-central-1", "eu-west-3"]))
     feed = R(T["table"], "appx-feed", table_props("public", ["eu-central-1"]))
     dlq = R(T["queue"], "appx-deferred-dlq", {"name": "appx-deferred-dlq", "kmsMasterKeyId": CMK,
@@ -129,7 +129,7 @@ def baseline() -> list[Resource]:
     log = R(T["log"], "api-logs", {"name": "/aws/lambda/appx-api", "retentionInDays": 30, "kmsKeyId": CMK,
                                    "tags": {"data-class": "personal"}})
     fn = R(T["fn"], "api", {"name": "appx-api", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
-                            "environment": {"variables": {"APPX_REGION": "eu-west-1"}}, "reservedConcurrentExecutions": 360})
+                            "environment": {"variables": {"APPX_REGION": "eu-west-1", "APPX_TOMBSTONE_SECONDS": "3110400"}}, "reservedConcurrentExecutions": 360})
     worker_fn = R(T["fn"], "worker", {"name": "appx-worker", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
                                       "reservedConcurrentExecutions": 240})
     stream_fn = R(T["fn"], "stream", {"name": "appx-stream", "runtime": "python3.13", "architectures": ["arm64"], "kmsKeyArn": CMK,
@@ -184,7 +184,7 @@ def baseline() -> list[Resource]:
     record = R(T["record"], "eu-origin-eu-west-1", {"name": "eu.origin.appx.example.eu", "type": "A", "setIdentifier": "eu-west-1",
                                                     "latencyRoutingPolicies": [{"region": "eu-west-1"}], "healthCheckId": "hc-1"},
                deps=[hc.urn])
-    return [data_key, field_key, field_replica, de_key, wrap_key, restricted, restricted_de, table_replica, key_store, key_store_replica,
+    return [data_key, field_key, field_replica, de_key, wrap_key, restricted, restricted_de, table_replica, key_store, key_store_copy,
             posts, feed, dlq, queue, failures, mapping, log, fn, worker_fn, stream_fn, worker_source, perm, url, role, role_policy,
             domain, stage, topic, bucket, sse, cert, waf, edge_fn, edge_key, edge_log, dist, hc, record, *edge_region_logs]
 

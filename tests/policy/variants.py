@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.policy.baseline import EUC1, EUW3, RESIDENCY, USE1, arn, provider
+from tests.policy.baseline import EUC1, EUW3, RESIDENCY, USE1, arn, provider, replica
 
 
 def setp(path: str, value):
@@ -88,8 +88,8 @@ VARIANTS = [
      setp("globalTableArn", arn("dynamodb", "eu-west-1", "table/appx-unlisted"))),
     ("restricted-data-residency", "appx-restricted-eu", "no zone tag", setp("tags.residency-zone", None)),
     ("restricted-data-residency", "appx-restricted-eu", "unknown zone", setp("tags.residency-zone", "us")),
-    ("restricted-data-residency", "appx-subject-keys-eu", "key store replicated to eu-west-2", setp("replicas.0.regionName", "eu-west-2")),
-    ("restricted-data-residency", "appx-subject-keys-eu-eu-west-3", "key store replica with misleading tags in eu-north-1",
+    ("restricted-data-residency", "appx-subject-keys-eu", "key store replicated to eu-west-2", setp("replicas", [replica("eu-west-2")])),
+    ("restricted-data-residency", "appx-subject-keys-eu-eu-west-3", "key store copy with misleading tags in eu-north-1",
      both(setp("tags", {"data-class": "public"}), set_provider(provider("eu-north-1", "eu-north-1")))),
     # field-key-residency
     ("field-key-residency", "field-key-eu-eu-west-3", "eu key replicated to eu-north-1", set_provider(provider("eu-north-1", "eu-north-1"))),
@@ -110,7 +110,7 @@ VARIANTS = [
     ("data-classification", "exports", "bucket without tags", setp("tags", {})),
     ("data-classification", "alarms", "topic without class", setp("tags", None)),
     ("data-classification", "appx-subject-keys-eu", "key store labelled personal", setp("tags.data-class", "personal")),
-    ("data-classification", "appx-subject-keys-eu-eu-west-3", "key store replica labelled restricted", setp("tags.data-class", "restricted")),
+    ("data-classification", "appx-subject-keys-eu-eu-west-3", "key store copy labelled restricted", setp("tags.data-class", "restricted")),
     # data-class-propagation
     ("data-class-propagation", "appx-restricted-eu-eu-west-3", "replica downgraded to personal", setp("tags.data-class", "personal")),
     ("data-class-propagation", "appx-deferred-dlq", "DLQ classified public", setp("tags.data-class", "public")),
@@ -161,8 +161,15 @@ VARIANTS = [
     ("dynamodb-pitr", "appx-posts", "replica PITR off", setp("replicas.0.pointInTimeRecovery", False)),
     ("dynamodb-pitr", "appx-restricted-eu-eu-west-3", "TableReplica PITR off", setp("pointInTimeRecovery", None)),
     ("dynamodb-pitr", "appx-subject-keys-eu", "key store backed up", setp("pointInTimeRecovery", {"enabled": True, "recoveryPeriodInDays": 7})),
-    ("dynamodb-pitr", "appx-subject-keys-eu", "key store replica backed up", setp("replicas.0.pointInTimeRecovery", True)),
-    ("dynamodb-pitr", "appx-subject-keys-eu-eu-west-3", "key store TableReplica backed up", setp("pointInTimeRecovery", True)),
+    ("dynamodb-pitr", "appx-subject-keys-eu-eu-west-3", "key store copy backed up", setp("pointInTimeRecovery", {"enabled": True})),
+    # key-store-single-copy (recognised by what the table holds, whatever its tags)
+    ("key-store-single-copy", "appx-subject-keys-eu", "key store streamed", setp("streamEnabled", True)),
+    ("key-store-single-copy", "appx-subject-keys-eu-eu-west-3", "untagged key store copy as a global table",
+     both(setp("tags", None), setp("replicas", [{**replica("eu-central-1"), "pointInTimeRecovery": False}]))),
+    ("key-store-single-copy", "appx-restricted-eu-eu-west-3", "TableReplica of the key store labelled restricted",
+     setp("globalTableArn", arn("dynamodb", "eu-west-1", "table/appx-subject-keys-eu"))),
+    ("dynamodb-pitr", "appx-restricted-eu-eu-west-3", "TableReplica of the key store backed up",
+     setp("globalTableArn", arn("dynamodb", "eu-west-1", "table/appx-subject-keys-eu"))),
     ("dynamodb-pitr", "appx-posts", "PITR off on a table tagged like a key store", both(setp("pointInTimeRecovery", {"enabled": False}), setp("tags.data-class", "key-material"))),
     # dynamodb-deletion-protection
     ("dynamodb-deletion-protection", "appx-restricted-eu", "off on table", setp("deletionProtectionEnabled", False)),
@@ -201,6 +208,10 @@ VARIANTS = [
     ("sqs-dead-letter-queue", "appx-deferred", "no redrive policy", both(setp("redrivePolicy", None), drop_deps)),
     ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retains as long as its source", setp("messageRetentionSeconds", 345600)),
     ("sqs-dead-letter-queue", "appx-deferred-dlq", "DLQ retention unset (4 days, as its source)", setp("messageRetentionSeconds", None)),
+    # erasure-outlives-backups (the replica appx-restricted-eu-eu-west-3 keeps AWS's 35-day default)
+    ("erasure-outlives-backups", "api", "tombstones kept 20 days", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "1728000")),
+    ("erasure-outlives-backups", "api", "tombstones kept exactly the PITR window", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "3024000")),
+    ("erasure-outlives-backups", "api", "tombstone lifetime not a number", setp("environment.variables.APPX_TOMBSTONE_SECONDS", "36d")),
     # stream-on-failure-destination
     ("stream-on-failure-destination", "stream-posts", "no on-failure destination", both(setp("destinationConfig", None), drop_deps)),
     ("stream-on-failure-destination", "stream-posts", "no bisection", setp("bisectBatchOnFunctionError", False)),

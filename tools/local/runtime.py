@@ -190,6 +190,7 @@ class Runtime:
 
     def region_env(self, region: str) -> dict[str, str]:
         zones = {z.name: {"table": restricted_table(z.name), "keysTable": subject_keys_table(z.name),
+                          "keyStoreRegions": list(z.regions),
                           "keyArn": keys.key_arn(region, self.zone_keys[z.name]["keyId"]),
                           "wrapKeyArn": keys.key_arn(region, f"wrap-{z.name}")}
                  for z in self.topology.zones_in(region)}

@@ -98,8 +98,10 @@ def load_topology(root: Path) -> Topology:
             TableSpec(restricted_table(zone.name), "restricted", (("pk", "HASH"), ("sk", "RANGE")), tuple(zone.regions), True,
                       ttl_attribute="expiration")
         )
-        # The zone's subject-key store: replicated inside the zone only (no PITR in AWS either).
-        tables.append(TableSpec(subject_keys_table(zone.name), "key-material", (("pk", "HASH"),), tuple(zone.regions), False))
+        # The zone's subject-key store: a plain table in every region of the zone, no stream, not
+        # replicated: the functions copy keys between the regions (functions/appx_common/key_store.py).
+        tables.append(TableSpec(subject_keys_table(zone.name), "key-material", (("pk", "HASH"),), tuple(zone.regions), False,
+                                ttl_attribute="expiration", replicated=False))
     everywhere = tuple(order)
     tables.append(
         TableSpec(
