@@ -200,6 +200,8 @@ class CellConfig:
 class EdgeConfig:
     settings: EdgeSettings
     project: Project
+    # The cells' corsOrigins (they agree): the edge function grants them on its own responses.
+    cors_origins: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,7 +326,37 @@ def edge_config(project: Project, stack: StackFile) -> EdgeConfig:
         price_class=reader.choice("priceClass", PRICE_CLASSES),
         log_retention_days=reader.choice("logRetentionDays", LOG_RETENTION_DAYS),
     )
-    return EdgeConfig(settings, project)
+    return EdgeConfig(settings, project, cells_cors_origins(project))
+
+
+def parse_origins(file: str, key: str, value: object) -> tuple[str, ...]:
+    """Optional list of browser origins (CORS), or ["*"] alone for any origin without credentials."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(file, key, f"must be a list of origins, got {value!r}", "https://host[:port] or *")
+    for i, origin in enumerate(value):
+        if not _ORIGIN.match(origin) and not (origin == "*" and len(value) == 1):
+            raise ConfigError(file, f"{key}[{i}]", f"not an origin: {origin!r}", "https://host[:port] (lower case, no path), or * alone")
+    return tuple(value)
+
+
+def cells_cors_origins(project: Project) -> tuple[str, ...]:
+    """The browser origins every cell grants (``appx:cell.corsOrigins``). They must agree: one
+    distribution answers for all cells, and what the edge answers itself (401, 403, 413) must
+    grant exactly what the API grants wherever a request lands."""
+    found: dict[str, tuple[str, ...]] = {}
+    for stack in sorted((s for s in project.stacks.values() if s.role == "cell"), key=lambda s: s.name):
+        raw = stack.values.get("appx:cell")
+        block = raw if isinstance(raw, Mapping) else {}  # a missing block is cell_config's error
+        found[stack.file] = parse_origins(stack.file, "appx:cell.corsOrigins", block.get("corsOrigins", []))
+    if not found:
+        return ()
+    (first_file, first), *others = found.items()
+    for file, origins in others:
+        if set(origins) != set(first):
+            raise ConfigError(file, "appx:cell.corsOrigins",
+                              f"lists {list(origins)} but {first_file} lists {list(first)}: one CloudFront distribution serves every cell, "
+                              "so every cell stack must list the same origins", f"{list(first)}")
+    return first
 
 
 class _Reader:
@@ -350,14 +382,7 @@ class _Reader:
         return value
 
     def origins(self, key: str) -> tuple[str, ...]:
-        """Optional list of browser origins (CORS), or ["*"] alone for any origin without credentials."""
-        value = self.raw.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(self.file, self._key(key), f"must be a list of origins, got {value!r}", "https://host[:port] or *")
-        for i, origin in enumerate(value):
-            if not _ORIGIN.match(origin) and not (origin == "*" and len(value) == 1):
-                raise ConfigError(self.file, f"{self._key(key)}[{i}]", f"not an origin: {origin!r}", "https://host[:port] (lower case, no path), or * alone")
-        return tuple(value)
+        return parse_origins(self.file, self._key(key), self.raw.get(key, []))
 
     def choice(self, key: str, allowed: tuple) -> object:
         value = self.raw.get(key)

@@ -1,12 +1,13 @@
 """The edge function's bundled configuration (Lambda@Edge has no environment variables).
 
-Built from the residency definition and each zone's field-encryption public key; the global
-stack calls it with cell outputs at deploy time, the local runtime with local keys.
+Built from the residency definition, each zone's field-encryption public key and the cells'
+browser origins (``appx:cell.corsOrigins``, which must agree: ``cells_cors_origins``); the
+global stack calls it with cell outputs at deploy time, the local runtime with local keys.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from components.residency import Residency
 
@@ -14,8 +15,10 @@ EDGE_CONFIG_FILE = "config.json"
 EDGE_CONFIG_VERSION = 1
 
 
-def edge_function_config(residency: Residency, domain: str, zone_keys: Mapping[str, Mapping[str, str]]) -> dict:
-    """`zone_keys` maps zone name -> {"keyId": ..., "publicKeyPem": ...}."""
+def edge_function_config(residency: Residency, domain: str, zone_keys: Mapping[str, Mapping[str, str]],
+                         cors_origins: Sequence[str] = ()) -> dict:
+    """`zone_keys` maps zone name -> {"keyId": ..., "publicKeyPem": ...}; `cors_origins` are the
+    origins the function grants on the responses it generates (the API's rules)."""
     missing = sorted(set(residency.zones) - set(zone_keys))
     if missing:
         raise ValueError(f"no field-encryption public key for zone(s) {', '.join(missing)}")
@@ -26,4 +29,4 @@ def edge_function_config(residency: Residency, domain: str, zone_keys: Mapping[s
             keyId=zone_keys[name]["keyId"],
             publicKeyPem=zone_keys[name]["publicKeyPem"],
         )
-    return {"version": EDGE_CONFIG_VERSION, "publicOriginHost": f"origin.{domain}", **document}
+    return {"version": EDGE_CONFIG_VERSION, "publicOriginHost": f"origin.{domain}", **document, "corsOrigins": list(cors_origins)}

@@ -49,7 +49,8 @@ class GlobalEdge(pulumi.ComponentResource):
             )
             for zone in residency.zones.values()
         }
-        config = pulumi.Output.all(**zone_keys).apply(lambda keys: edge_function_config(residency, dns.domain, keys))
+        config = pulumi.Output.all(**zone_keys).apply(
+            lambda keys: edge_function_config(residency, dns.domain, keys, args.config.cors_origins))
         edge_function = EdgeFunction(f"{name}-function", EdgeFunctionArgs(config, residency.edge_regions), in_us_east_1)
         EdgeFunctionLogs(
             f"{name}-function-logs",

@@ -41,19 +41,23 @@ class CorsPolicy:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CorsPolicy:
-        raw = env.get("APPX_CORS_ORIGINS", "")
-        origins = frozenset(o.strip() for o in raw.split(",") if o.strip())
-        bad = sorted(o for o in origins if o != "*" and not _ORIGIN.match(o))
-        if bad:
-            raise EnvError(f"APPX_CORS_ORIGINS: {', '.join(bad)} is not an origin (scheme://host[:port], lower case, no path) or *")
-        if "*" in origins and len(origins) > 1:
-            raise EnvError("APPX_CORS_ORIGINS: * stands alone (it already allows every origin)")
         creds = env.get("APPX_CORS_ALLOW_CREDENTIALS", "false").lower()
         if creds not in ("true", "false"):
             raise EnvError(f"APPX_CORS_ALLOW_CREDENTIALS must be true or false, not {creds!r}")
-        if creds == "true" and "*" in origins:
-            raise EnvError("APPX_CORS_ORIGINS=* cannot be combined with APPX_CORS_ALLOW_CREDENTIALS=true: list the origins")
-        return cls(origins, creds == "true")
+        return cls.of(env.get("APPX_CORS_ORIGINS", "").split(","), creds == "true", "APPX_CORS_ORIGINS")
+
+    @classmethod
+    def of(cls, origins: Iterable[str], allow_credentials: bool = False, source: str = "corsOrigins") -> CorsPolicy:
+        """The policy for these origins; errors name ``source`` (where the list came from)."""
+        found = frozenset(o.strip() for o in origins if o.strip())
+        bad = sorted(o for o in found if o != "*" and not _ORIGIN.match(o))
+        if bad:
+            raise EnvError(f"{source}: {', '.join(bad)} is not an origin (scheme://host[:port], lower case, no path) or *")
+        if "*" in found and len(found) > 1:
+            raise EnvError(f"{source}: * stands alone (it already allows every origin)")
+        if allow_credentials and "*" in found:
+            raise EnvError(f"{source}=* cannot be combined with credentials (APPX_CORS_ALLOW_CREDENTIALS=true): list the origins")
+        return cls(found, allow_credentials)
 
     def _allow_origin(self, origin: str | None) -> str | None:
         if not origin:

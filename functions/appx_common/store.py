@@ -116,6 +116,11 @@ def post_key(post_id: str) -> dict:
     return {"pk": f"POST#{post_id}", "sk": "POST"}
 
 
+def post_item(post: Mapping[str, Any]) -> dict:
+    """The posts table's item of a post (postId, authorId, text, createdAt) as the API writes it."""
+    return {**post_key(post["postId"]), **post}
+
+
 def feed_key(created_at: str, post_id: str) -> dict:
     # The sort key carries a hash of the post id, not the id: the erased-post markers that name
     # feed keys (appx_common.erasure) then identify no post.
@@ -320,7 +325,7 @@ class Store:
 
     def _create_post(self, op) -> None:
         zone, uid, post = op["zone"], op["userId"], op["post"]
-        item = {**post_key(post["postId"]), **post}
+        item = post_item(post)
         try:
             # One transaction: the author's profile must exist (it is deleted with the
             # tombstone write) when the post is written.

@@ -12,7 +12,9 @@ For every request it:
    request, AAD = field, zone, key id, subject (docs/token-format.md);
 5. rewrites the origin to the zone's origin host (custom origin domainName + Host header) and
    adds ``x-appx-zone`` (and ``x-appx-subject`` at sign-up).
-Anything wrong is answered here with an RFC 9457 problem (generated response).
+Anything wrong is answered here with an RFC 9457 problem (generated response), with the CORS
+headers the API would send (``corsOrigins``, the cells' list: exact origin, ``Vary: Origin``),
+so a browser on an allowed origin can read why it was refused.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from appx_common import ids
+from appx_common.cors import CorsPolicy
 from appx_common.entry import expose, lazy_handler
 from appx_common.envelope import Sealer, b64u_encode, looks_like_token
 from appx_common.json_body import parse_json_object
@@ -78,6 +81,11 @@ class EdgeApp:
         self.unmapped = config.get("unmappedCountries", "deny")
         self.fields = tuple(config["sensitiveFields"])
         self.max_body = int(config.get("maxBodyBytes", DEFAULT_MAX_BODY_BYTES))
+        origins = config.get("corsOrigins", [])
+        if not isinstance(origins, list):
+            raise ValueError(f"edge config corsOrigins must be a list of origins, not {origins!r}")
+        # No credentials mode: tokens travel in Authorization, as for the API (appx_common.cors).
+        self.cors = CorsPolicy.of(origins, source="edge config corsOrigins")
         self.origin_hosts: dict[str, str] = {}
         self.sealers: dict[str, Sealer] = {}
         for name, zone in config["zones"].items():
@@ -90,7 +98,8 @@ class EdgeApp:
         try:
             return self.route(request)
         except Problem as problem:
-            return generated_response(problem, request.get("uri", "/"))
+            cors = self.cors.response_headers(_header(request.get("headers", {}), "origin"))
+            return generated_response(problem, request.get("uri", "/"), cors)
 
     def zone_for_country(self, country: str | None) -> str | None:
         zone = self.countries.get((country or "").upper())
@@ -196,12 +205,12 @@ def _set_header(headers: dict, name: str, key: str, value: str) -> None:
     headers[name] = [{"key": key, "value": value}]
 
 
-def generated_response(problem: Problem, instance: str) -> dict:
+def generated_response(problem: Problem, instance: str, extra_headers: Mapping[str, str] | None = None) -> dict:
     headers = {
         "content-type": [{"key": "Content-Type", "value": PROBLEM_JSON}],
         "cache-control": [{"key": "Cache-Control", "value": "no-store"}],
     }
-    for key, value in problem.headers.items():
+    for key, value in {**problem.headers, **(extra_headers or {})}.items():
         headers[key.lower()] = [{"key": key, "value": value}]
     return {
         "status": str(problem.status),

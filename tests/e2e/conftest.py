@@ -15,12 +15,14 @@ from tools.local.client import LocalStack
 HEALTH_INTERVAL_S = 0.3
 DNS_TTL_S = 0.6
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The browser origin every cell grants (the example stack files list none: --cors-origins).
+CORS_ORIGIN = "https://web.appx.test"
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     s = LocalStack.start("--health-interval", str(HEALTH_INTERVAL_S), "--dns-ttl", str(DNS_TTL_S), "--default-country", "IE",
-                        "--erasure-sweep", "0.5", "--erasure-settle", "1",
+                        "--erasure-sweep", "0.5", "--erasure-settle", "1", "--cors-origins", CORS_ORIGIN,
                          state_dir=tmp_path_factory.mktemp("local-stack"))
     try:
         yield s

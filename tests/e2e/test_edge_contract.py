@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.conftest import signup
+from tests.e2e.conftest import CORS_ORIGIN, signup
 
 
 @pytest.mark.parametrize("country", ["US", "CN"])
@@ -39,3 +39,27 @@ def test_sign_up_and_profile_change_pass_cloudfronts_validation(healthy):
     surrogate = stack.request("POST", "/v1/posts", body=b'{"text": "\\ud800"}', token=user["token"],
                               headers={"Content-Type": "application/json"}, country="DE")
     assert surrogate.status == 400 and "surrogate" in json.loads(surrogate.body)["detail"]
+
+
+def test_the_edges_own_problems_carry_the_apis_cors_grant_for_an_allowed_origin_only(healthy):
+    """A browser on an allowed origin can read why the edge function refused it (401 without a
+    token, 415 for a body that is not JSON), with the API's rules: that exact origin, Vary:
+    Origin; another origin gets no grant. The API grants the same origin (one list, both places)."""
+    stack = healthy
+    user = signup(stack, "FR", f"cors.{uuid.uuid4().hex[:8]}@example.fr", "Cors")
+    for origin, granted in ((CORS_ORIGIN, True), ("https://evil.example", False)):
+        r = stack.request("GET", "/v1/me", headers={"Origin": origin})
+        assert r.status == 401 and r.cache == "LambdaGeneratedResponse", (r.status, r.cache, r.text)
+        assert r.json()["type"].endswith("/unauthorized") and r.headers["vary"] == "Origin"
+        assert r.headers.get("access-control-allow-origin") == (origin if granted else None), r.headers
+        if granted:
+            assert "WWW-Authenticate" in r.headers["access-control-expose-headers"]
+        plain = stack.request("POST", "/v1/posts", body=b'{"text": "hi"}', token=user["token"], headers={"Origin": origin, "Content-Type": "text/plain"})
+        assert plain.status == 415 and plain.cache == "LambdaGeneratedResponse", (plain.status, plain.text)
+        assert plain.headers.get("access-control-allow-origin") == (origin if granted else None)
+        api = stack.request("GET", "/v1/me", token=user["token"], country="FR", headers={"Origin": origin})
+        assert api.status == 200 and api.headers.get("access-control-allow-origin") == (origin if granted else None)
+        assert "credentials" not in " ".join(api.headers) + " ".join(r.headers)  # no credentials mode anywhere
+    # CloudFront's own geo 403 runs no function: no grant, as on AWS (docs/api/operations.md).
+    geo = stack.request("GET", "/v1/me", country="US", headers={"Origin": CORS_ORIGIN})
+    assert geo.status == 403 and geo.cache == "Error" and "access-control-allow-origin" not in geo.headers

@@ -179,3 +179,50 @@ def test_nesting_within_the_limit_passes(edge):
     token = "appx2.u_eu_" + "a" * 26 + ".s_" + "a" * 26 + "." + "B" * 43
     out = run(edge, "POST", "/v1/posts", raw=b'{"text":"hi","x":' + b"[" * 62 + b"]" * 62 + b"}", token=token)
     assert "status" not in out
+
+
+APP = "https://app.example.eu"
+
+
+def _cors(out) -> dict:
+    return {k: v[0]["value"] for k, v in out["headers"].items() if k.startswith("access-control-") or k == "vary"}
+
+
+@pytest.mark.parametrize("method,path,kwargs,code", [
+    ("GET", "/v1/me", {}, 401),                                          # no token
+    ("POST", "/v1/users", {"body": PLAIN, "country": "US"}, 403),        # country not served
+    ("POST", "/v1/users", {"body": PLAIN, "truncated": True}, 413),      # past the include-body limit
+    ("POST", "/v1/users", {"raw": b"{not json"}, 400),
+])
+def test_the_edges_own_problems_grant_an_allowed_origin_as_the_api_does(modules, edge_config, method, path, kwargs, code):
+    edge = modules["edge"].make_handler({}, config={**edge_config, "corsOrigins": [APP, "https://admin.example.eu:8443"]})
+    allowed = run(edge, method, path, headers={"Origin": APP}, **kwargs)
+    assert status(allowed) == code
+    exposed = {"Access-Control-Allow-Origin": APP, "Vary": "Origin"}
+    assert {k: v for k, v in _cors(allowed).items() if k != "access-control-expose-headers"} == {k.lower(): v for k, v in exposed.items()}
+    assert "WWW-Authenticate" in _cors(allowed)["access-control-expose-headers"]  # a browser can read why
+    for other in ("https://evil.example", "https://app.example.eu.evil.example", "http://app.example.eu", None):
+        refused = run(edge, method, path, headers={"Origin": other} if other else None, **kwargs)
+        assert status(refused) == code and _cors(refused) == {"vary": "Origin"}, other
+
+
+def test_no_origins_no_cors_headers_and_a_wildcard_grants_any_origin_without_vary(edge, modules, edge_config):
+    assert _cors(run(edge, "GET", "/v1/me", headers={"Origin": APP})) == {}
+    anyone = modules["edge"].make_handler({}, config={**edge_config, "corsOrigins": ["*"]})
+    cors = _cors(run(anyone, "GET", "/v1/me", headers={"Origin": "https://anything.example"}))
+    assert cors["access-control-allow-origin"] == "*" and "vary" not in cors and "access-control-allow-credentials" not in cors
+
+
+@pytest.mark.parametrize("origins", ["https://app.example.eu", ["https://app.example.eu/path"], ["*", APP], ["APP.example.eu"]])
+def test_a_bad_origin_list_in_the_edge_config_is_refused_at_load(modules, edge_config, origins):
+    with pytest.raises(ValueError, match="corsOrigins"):
+        modules["edge"].make_handler({}, config={**edge_config, "corsOrigins": origins})
+
+
+def test_an_allowed_origins_problem_still_passes_cloudfronts_validation(modules, edge_config):
+    from tools.local.cloudfront_contract import validate_origin_request_result
+
+    edge = modules["edge"].make_handler({}, config={**edge_config, "corsOrigins": [APP]})
+    event = edge_event("GET", "/v1/me", {"origin": [{"key": "Origin", "value": APP}]}, b"")
+    incoming = json.loads(json.dumps(event["Records"][0]["cf"]["request"]))
+    validate_origin_request_result(incoming, edge(event, None))

@@ -1,7 +1,10 @@
 """What sessions and CORS need from the cells: TTL on the restricted tables (sessions end by
-themselves), and the cell's `corsOrigins` reaching the API, validated."""
+themselves), and the cells' `corsOrigins` reaching the API and the edge function, validated
+(and the same in every cell: one distribution answers for all of them)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -38,3 +41,30 @@ def test_no_cors_origins_by_default(cell_runs):
 def test_bad_cors_origins_name_the_file_and_key(project_copy, origins, key):
     edit_yaml(project_copy / "Pulumi.eu-west-3.yaml", lambda d: d["config"]["appx:cell"].__setitem__("corsOrigins", origins))
     expect_error(project_copy, "eu-west-3", "Pulumi.eu-west-3.yaml", key, "https://host[:port]")
+
+
+def _edge_config(run) -> dict:
+    function = next(f for f in run.of_type(FUNCTION) if "code" in f.props and "config.json" in f.props["code"].get("assets", {}))
+    return json.loads(function.props["code"]["assets"]["config.json"]["text"])
+
+
+def _set_origins(project_copy, origins_by_cell) -> None:
+    for cell, origins in origins_by_cell.items():
+        edit_yaml(project_copy / f"Pulumi.{cell}.yaml", lambda d, o=origins: d["config"]["appx:cell"].__setitem__("corsOrigins", o))
+
+
+def test_the_edge_function_grants_the_cells_origins_on_its_own_responses(project_copy):
+    origins = ["https://app.example.eu", "https://admin.example.eu:8443"]
+    _set_origins(project_copy, {cell: origins for cell in ("eu-west-1", "eu-central-1", "eu-west-3")})
+    assert _edge_config(run_stack("global", project_copy))["corsOrigins"] == origins
+
+
+def test_no_origins_no_grant_at_the_edge(global_run):
+    assert _edge_config(global_run)["corsOrigins"] == []
+
+
+def test_cells_that_disagree_on_origins_name_the_file_and_the_one_they_differ_from(project_copy):
+    _set_origins(project_copy, {"eu-west-1": ["https://app.example.eu"], "eu-central-1": ["https://app.example.eu"],
+                                "eu-west-3": ["https://other.example.eu"]})
+    expect_error(project_copy, "global", "Pulumi.eu-west-3.yaml", "appx:cell.corsOrigins", "Pulumi.eu-central-1.yaml",
+                 "https://app.example.eu", "every cell stack must list the same origins")

@@ -35,7 +35,8 @@ def _post(url: str, doc: dict) -> dict:
 def cmd_up(args) -> int:
     opts = Options(port=args.port, state_dir=args.state_dir, time_scale=args.time_scale,
                    health_interval_s=args.health_interval, dns_ttl_s=args.dns_ttl, default_country=args.default_country,
-                   echo_logs=args.verbose, erasure_sweep_s=args.erasure_sweep, erasure_settle_s=args.erasure_settle)
+                   echo_logs=args.verbose, erasure_sweep_s=args.erasure_sweep, erasure_settle_s=args.erasure_settle,
+                   cors_origins=tuple(o for o in args.cors_origins.split(",") if o) if args.cors_origins is not None else None)
     if args.cell_base_port:
         opts.cell_ports = {}
     rt = Runtime(REPO_ROOT, opts)
@@ -119,6 +120,8 @@ def main(argv=None) -> int:
     up.add_argument("--default-country", default="IE", help="viewer country when the request has no CloudFront-Viewer-Country")
     up.add_argument("--erasure-sweep", type=float, default=None, help="seconds between erasure sweeps (default 300 s × time scale)")
     up.add_argument("--erasure-settle", type=float, default=None, help="seconds an erasure job waits for the indexes (default 60 s × time scale)")
+    up.add_argument("--cors-origins", default=None,
+                    help="comma-separated browser origins for every cell, replacing appx:cell.corsOrigins of the stack files")
     up.add_argument("--verbose", action="store_true", help="echo the runtime's own log to the console")
     f = sub.add_parser("fault", help="inject or clear a fault in the running stack", parents=[common])
     f.add_argument("action", choices=FAULT_ACTIONS)

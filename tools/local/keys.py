@@ -51,4 +51,4 @@ def key_arn(region: str, key: str) -> str:
 
 
 def edge_config(topology: Topology, zone_keys) -> dict:
-    return edge_function_config(topology.project.residency, topology.domain, zone_keys)
+    return edge_function_config(topology.project.residency, topology.domain, zone_keys, topology.cors_origins)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.config import parse_origins
 from components.erasure_windows import RETRY_SECONDS, SETTLE_SECONDS, SWEEP_MINUTES, erasure_windows
 from tools.local import aws, functions, keys
 from tools.local.cell import STREAM_RECORD_LIFETIME_S, Cell
@@ -48,6 +50,9 @@ class Options:
     origin_connect_timeout_s: float = 1.0
     origin_read_timeout_s: float = 10.0
     default_country: str | None = None
+    # Replaces every cell's appx:cell.corsOrigins (the example stack files list none); validated
+    # like the stack files' list.
+    cors_origins: tuple[str, ...] | None = None
     stream_poll_s: float = 0.1
     # The erasure sweeper's schedule and windows (components.erasure_windows), times time_scale
     # unless given.
@@ -59,9 +64,10 @@ class Options:
 
 
 def _patient_store(name: str, env: Mapping[str, str]) -> dict:
-    """moto needs seconds for a Query over tens of thousands of items (DynamoDB milliseconds), so
-    the local API waits up to 10 s for its data store instead of 2 s; its health checks keep
-    their short timeouts (docs/local-runtime.md)."""
+    """moto still walks the whole table per Query (up to a second over tens of thousands of items
+    on a loaded two-core machine, even with tools/local/aws.py's fast paths; DynamoDB takes
+    milliseconds), so the local API waits up to 10 s for its data store instead of 2 s; its
+    health checks keep their short timeouts (docs/local-runtime.md)."""
     if name != "api":
         return {}
     from botocore.config import Config
@@ -85,6 +91,9 @@ class Runtime:
         self.options = options or Options()
         self.topology: Topology = load_topology(self.root)
         o = self.options
+        if o.cors_origins is not None:
+            origins = parse_origins("--cors-origins", "appx:cell.corsOrigins", list(o.cors_origins))
+            self.topology = dataclasses.replace(self.topology, cors_origins=origins)
         self.health_interval = o.health_interval_s if o.health_interval_s is not None else AWS_HEALTH_INTERVAL_S * o.time_scale
         self.dns_ttl = o.dns_ttl_s if o.dns_ttl_s is not None else AWS_RECORD_TTL_S * o.time_scale
         self.health_threshold = o.health_threshold or self.topology.health_check_failure_threshold
@@ -195,8 +204,9 @@ class Runtime:
             "APPX_IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
             "APPX_QUEUE_URL": self.queues[region]["queueUrl"],
             "APPX_KEY_PROVIDER": f"local:{self.key_dir / region}",
-            # moto needs about a second per Query over 20,000 items: small export pages (two Queries
-            # at most) keep every page within the edge's 10 s origin timeout (docs/local-runtime.md).
+            # Small export pages (two Queries at most, even with moto's whole-table walk per Query)
+            # keep every page well within the edge's 10 s origin timeout on a loaded machine, and
+            # a 20,000-post export crosses many cursors (docs/local-runtime.md).
             "APPX_EXPORT_PAGE_BYTES": str(LOCAL_EXPORT_PAGE_BYTES),
             "APPX_TOMBSTONE_SECONDS": str(erasure_windows(self.topology.project).tombstone_seconds),
             # Whole seconds (the functions' contract); at least one.
@@ -205,6 +215,8 @@ class Runtime:
             "AWS_ENDPOINT_URL": self.moto.url,
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
+            # As components/regional_cell.py: only when the cells list origins.
+            **({"APPX_CORS_ORIGINS": ",".join(self.topology.cors_origins)} if self.topology.cors_origins else {}),
         }
 
     def stop(self) -> None:

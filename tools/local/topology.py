@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.config import Project, cell_config, edge_config, load_project
+from components.config import Project, cell_config, cells_cors_origins, edge_config, load_project
 from components.latency import LATENCY_FILE, LatencyModel, load_latency_model
 from components.residency import ResidencyZone
 
@@ -53,6 +53,9 @@ class Topology:
     # Route 53 latency records answer with the region closest in network latency to the
     # resolver: the capacity plan's model (latency.yaml), so both route alike.
     latency: LatencyModel | None = None
+    # The cells' appx:cell.corsOrigins (they must agree): the API's APPX_CORS_ORIGINS and the
+    # edge function's corsOrigins, as the Pulumi program passes them.
+    cors_origins: tuple[str, ...] = ()
 
     def tables_in(self, region: str) -> list[TableSpec]:
         return [t for t in self.tables if region in t.replicas]
@@ -131,4 +134,5 @@ def load_topology(root: Path) -> Topology:
     for zone in zones.values():
         hosts[zone.origin_host(domain)] = tuple(zone.regions)
     latency = load_latency_model(root / LATENCY_FILE, project.residency.countries)
-    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, concurrency, retention, domain, hosts, latency)
+    return Topology(project, everywhere, zones, tuple(tables), threshold, max_receive, concurrency, retention, domain, hosts, latency,
+                    cells_cors_origins(project))
