@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from appx_common.envelope import EnvelopeError, open_for_subject
@@ -62,15 +63,15 @@ def held_keys(wrapped_keys: Iterable[tuple[str, bytes, int]], unwrap: Callable[[
     return sorted(held, key=lambda k: (k.zone, k.subject, k.version))
 
 
-def opened(tokens: Iterable[str], keys: Iterable[SubjectKey], fields: Iterable[str]) -> dict[str, int]:
-    """How many tokens each subject's keys open (a token counts once per subject)."""
+def owners(tokens: Iterable[str], keys: Iterable[SubjectKey], fields: Iterable[str]) -> dict[str, str]:
+    """token -> the subject whose key opens it, for every token some key opens."""
     keys, fields = list(keys), list(fields)
-    out: dict[str, int] = {}
-    for token in tokens:
-        for key in keys:
-            if any(_opens(token, key, f) for f in fields):
-                out[key.subject] = out.get(key.subject, 0) + 1
-    return out
+    return {token: key.subject for token in tokens for key in keys if any(_opens(token, key, f) for f in fields)}
+
+
+def opened(tokens: Iterable[str], keys: Iterable[SubjectKey], fields: Iterable[str]) -> dict[str, int]:
+    """How many tokens each subject's keys open."""
+    return dict(Counter(owners(tokens, keys, fields).values()))
 
 
 def _opens(token: str, key: SubjectKey, field: str) -> bool:

@@ -63,6 +63,16 @@ def signup(stack, country: str, email: str, name: str, **extra) -> dict:
     return doc
 
 
+def wait_until(predicate, timeout_s: float = 20.0) -> bool:
+    """Poll `predicate` (bounded in time); its last answer."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
 def wait_erased(stack, needles: list[str], timeout_s: float = 30.0) -> dict[str, str]:
     """Until no region holds any needle and no erasure job is pending; returns the last dumps."""
     deadline = time.monotonic() + timeout_s

@@ -10,7 +10,7 @@ import uuid
 
 import boto3
 
-from tests.e2e.conftest import signup, wait_erased
+from tests.e2e.conftest import signup, wait_erased, wait_until
 
 ZONE_REGIONS = ("eu-west-1", "eu-central-1", "eu-west-3")
 
@@ -29,19 +29,11 @@ def _keys_held(stack, regions=ZONE_REGIONS) -> dict[str, int]:
     return {region: sum("wrapped" in i for i in items) for region, items in _key_items(stack, regions).items()}
 
 
-def _wait(predicate, timeout_s: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
-
 
 def _storage_down(stack, region: str) -> None:
     """The region's DynamoDB answers 503, and Route 53 has stopped sending viewers there."""
     stack.fault("storage-down", region)
-    assert _wait(lambda: not next(r for r in stack.status()["regions"] if r["region"] == region)["health"]["healthy"])
+    assert wait_until(lambda: not next(r for r in stack.status()["regions"] if r["region"] == region)["health"]["healthy"])
 
 
 def _pending_jobs(stack, regions=ZONE_REGIONS) -> int:
@@ -82,5 +74,5 @@ def test_an_erasure_while_a_region_is_down_completes_only_once_its_copy_is_overw
     assert stack.request("GET", "/v1/me", token=user["token"], country="FR").status == 401
     stack.fault("recover")
     wait_erased(stack, [user["userId"]])
-    assert _wait(lambda: _pending_jobs(stack) == 0)
+    assert wait_until(lambda: _pending_jobs(stack) == 0)
     assert _keys_held(stack)[other] == held_before[other] - 1  # the job overwrote the last copy
