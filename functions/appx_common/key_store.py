@@ -22,13 +22,19 @@ the functions write the copies themselves, inside the zone only (docs/token-form
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from appx_common.aws import error_code
 from appx_common.keys import KeyUnavailable
+
+
+LOG = logging.getLogger(__name__)
+UNREACHED = object()  # another region's copy that did not answer
 
 
 def subject_key_item_key(ref: str) -> dict:
@@ -45,12 +51,10 @@ class KeyCopy:
 
 class ZoneKeyStore:
     """Items are named by subject reference (``ref``: appx_common.subjects). ``copies(zone)``: the
-    zone's key-store tables, this region's first. ``unreached`` counts copy reads and writes that
-    did not reach another region."""
+    zone's key-store tables, this region's first."""
 
     def __init__(self, copies: Callable[[str], Sequence[KeyCopy]]):
         self.copies = copies
-        self.unreached = 0
 
     def read(self, zone: str, ref: str) -> dict | None:
         """The stored item (a key or a shred marker), repairing this region's copy from another
@@ -61,22 +65,17 @@ class ZoneKeyStore:
         item = _get(local, key_of)
         if item is not None:
             return item
-        found, unanswered = [], False
-        for other in others:
-            try:
-                found.append(_get(other, key_of))
-            except (BotoCoreError, ClientError):
-                self.unreached += 1
-                unanswered = True
+        answers = self._each(others, lambda copy: _get(copy, key_of))
+        found = [a for a in answers if a is not None and a is not UNREACHED]
         # A marker anywhere wins over a key elsewhere: that key is in a region the erasure has not
         # reached yet, and must not be copied back.
-        marker = next((f for f in found if f is not None and is_shredded(f)), None)
-        key = next((f for f in found if f is not None and not is_shredded(f)), None)
+        marker = next((f for f in found if is_shredded(f)), None)
+        key = next((f for f in found if not is_shredded(f)), None)
         if marker is not None:
             return marker
         if key is not None:
             return key if self.put_new(local, key) else _get(local, key_of)  # a shred or another repair came first
-        if unanswered:
+        if UNREACHED in answers:
             raise KeyUnavailable(f"the zone's key store is not reachable in every region of zone {zone}")
         return None
 
@@ -88,8 +87,7 @@ class ZoneKeyStore:
         local, *others = self.copies(zone)
         if not self.put_new(local, item):
             return False
-        for other in others:
-            self._try(lambda: self.put_new(other, item))
+        self._each(others, lambda copy: self.put_new(copy, item))
         return True
 
     def shred(self, zone: str, ref: str, expiration: int) -> None:
@@ -98,22 +96,14 @@ class ZoneKeyStore:
         marker = {**subject_key_item_key(ref), "shredded": True, "expiration": int(expiration)}
         local, *others = self.copies(zone)
         local.table.put_item(Item=marker)
-        for other in others:
-            self._try(lambda: other.table.put_item(Item=marker))
+        self._each(others, lambda copy: copy.table.put_item(Item=marker))
 
     def regions_holding_key(self, zone: str, ref: str) -> list[str]:
         """Regions of the zone where a key (not a marker) is stored, or that cannot be asked (an
         unreachable region may still hold one): what keeps an erasure job from completing."""
-        holding, key_of = [], subject_key_item_key(ref)
-        for copy in self.copies(zone):
-            try:
-                item = _get(copy, key_of)
-            except (BotoCoreError, ClientError):
-                holding.append(copy.region)
-                continue
-            if item is not None and not is_shredded(item):
-                holding.append(copy.region)
-        return holding
+        key_of, copies = subject_key_item_key(ref), list(self.copies(zone))
+        answers = self._each(copies, lambda copy: _get(copy, key_of))
+        return [c.region for c, a in zip(copies, answers) if a is UNREACHED or (a is not None and not is_shredded(a))]
 
     @staticmethod
     def put_new(copy: KeyCopy, item: dict) -> bool:
@@ -125,13 +115,23 @@ class ZoneKeyStore:
                 raise
             return False
 
-    def _try(self, call: Callable[[], object]):
-        """Another region's copy: unreachable or throttled is not this request's failure."""
-        try:
-            return call()
-        except (BotoCoreError, ClientError):
-            self.unreached += 1
-            return None
+    @staticmethod
+    def _each(copies: Sequence[KeyCopy], call: Callable[[KeyCopy], object]) -> list:
+        """``call`` on every copy at once (other regions: one slow region must not add up with the
+        next), each answer in order, or UNREACHED where the region did not answer."""
+        def attempt(copy: KeyCopy):
+            try:
+                return call(copy)
+            except (BotoCoreError, ClientError) as exc:
+                # Region and error only: a missed copy is repaired by a read there, a missed
+                # marker by the erasure job; operators see how often regions are not reached.
+                LOG.warning("subject-key store copy not reached: region=%s error=%s", copy.region, error_code(exc) or type(exc).__name__)
+                return UNREACHED
+
+        if len(copies) < 2:
+            return [attempt(c) for c in copies]
+        with ThreadPoolExecutor(max_workers=len(copies)) as pool:
+            return list(pool.map(attempt, copies))
 
 
 def _get(copy: KeyCopy, key: dict) -> dict | None:
