@@ -63,6 +63,25 @@ def signup(stack, country: str, email: str, name: str, **extra) -> dict:
     return doc
 
 
+def storage(stack, service: str, region: str, kind: str = "client"):
+    """A boto3 client (or resource) of the local stack's storage in one region."""
+    import boto3
+
+    return getattr(boto3, kind)(service, region_name=region, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
+                                aws_secret_access_key="testing")
+
+
+def raw_items(stack, region: str, table: str) -> list[dict]:
+    """Every item of a table as boto3 reads it (binary values as bytes), consistent, all pages."""
+    items, kwargs = [], {"ConsistentRead": True}
+    while True:
+        page = storage(stack, "dynamodb", region, "resource").Table(table).scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def wait_until(predicate, timeout_s: float = 20.0) -> bool:
     """Poll `predicate` (bounded in time); its last answer."""
     deadline = time.monotonic() + timeout_s

@@ -17,35 +17,17 @@ from collections import Counter
 import uuid
 from pathlib import Path
 
-import boto3
 
 from appx_common.keys import LocalKeyProvider
 from tests import shredding
-from tests.e2e.conftest import signup, wait_erased, wait_until
+from tests.e2e.conftest import raw_items, signup, storage, wait_erased, wait_until
 
 KEY_STORE_PREFIX = "appx-subject-keys-"
 USER_ID = re.compile(r"u_[a-z]+_[a-z2-7]{26}")
 
 
-def _client(stack, service: str, region: str):
-    return boto3.client(service, region_name=region, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
-
-
-def _scan(stack, region: str, table: str) -> list[dict]:
-    resource = boto3.resource("dynamodb", region_name=region, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
-                              aws_secret_access_key="testing")
-    items, kwargs = [], {}
-    while True:
-        page = resource.Table(table).scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def _stream_records(stack, region: str, stream_arn: str) -> list[dict]:
-    streams, records = _client(stack, "dynamodbstreams", region), []
+    streams, records = storage(stack, "dynamodbstreams", region), []
     for shard in streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
         iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
         for _ in range(1000):  # bounded: a quiet stream returns an empty page
@@ -59,7 +41,7 @@ def _stream_records(stack, region: str, stream_arn: str) -> list[dict]:
 
 def _peek(stack, region: str) -> dict[str, list[str]]:
     """Every queue's visible messages, received once with visibility 0 (they stay where they are)."""
-    sqs = _client(stack, "sqs", region)
+    sqs = storage(stack, "sqs", region)
     return {url.rsplit("/", 1)[1]: [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10,
                                                                            VisibilityTimeout=0).get("Messages", [])]
             for url in sqs.list_queues().get("QueueUrls", [])}
@@ -68,7 +50,7 @@ def _peek(stack, region: str) -> dict[str, list[str]]:
 def _full_copy(stack) -> dict:
     copy = {}
     for region in stack.cells:
-        ddb = _client(stack, "dynamodb", region)
+        ddb = storage(stack, "dynamodb", region)
         tables, streams = {}, {}
         for name in ddb.list_tables()["TableNames"]:
             description = ddb.describe_table(TableName=name)["Table"]
@@ -77,7 +59,7 @@ def _full_copy(stack) -> dict:
                 assert not description.get("StreamSpecification", {}).get("StreamEnabled"), (region, name)
                 assert "LatestStreamArn" not in description, (region, name)
                 continue
-            tables[name] = _scan(stack, region, name)
+            tables[name] = raw_items(stack, region, name)
             if description.get("LatestStreamArn"):
                 streams[name] = _stream_records(stack, region, description["LatestStreamArn"])
         copy[region] = {"tables": tables, "streams": streams, "queues": _peek(stack, region)}
@@ -88,10 +70,10 @@ def _wrapped_keys(stack) -> list[tuple[str, bytes, int]]:
     """(zone, wrapped, version) of every subject key still stored in any region's key store."""
     out = []
     for region in stack.cells:
-        for name in _client(stack, "dynamodb", region).list_tables()["TableNames"]:
+        for name in storage(stack, "dynamodb", region).list_tables()["TableNames"]:
             if name.startswith(KEY_STORE_PREFIX):
                 zone = name.removeprefix(KEY_STORE_PREFIX)
-                out += [(zone, bytes(i["wrapped"]), int(i["version"])) for i in _scan(stack, region, name) if "wrapped" in i]
+                out += [(zone, bytes(i["wrapped"]), int(i["version"])) for i in raw_items(stack, region, name) if "wrapped" in i]
     return out
 
 
@@ -155,7 +137,7 @@ def test_a_full_copy_taken_before_erasure_opens_nothing_of_the_erased_subject(he
         assert r.status == 202, r.text
     for name in ("alice", "carol"):
         region = users[name]["region"]
-        sqs, queues = _client(stack, "sqs", region), _peek(stack, region)
+        sqs, queues = storage(stack, "sqs", region), _peek(stack, region)
         body = next(b for b in queues["appx-deferred-writes"] if users[name]["userId"] in b)
         dlq = next(u for u in sqs.list_queues()["QueueUrls"] if u.endswith("-dlq"))
         sqs.send_message(QueueUrl=dlq, MessageBody=body)

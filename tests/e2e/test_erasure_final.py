@@ -8,9 +8,8 @@ import json
 import time
 import uuid
 
-import boto3
 
-from tests.e2e.conftest import signup, wait_erased
+from tests.e2e.conftest import signup, storage, wait_erased
 from tools.redrive import main as redrive_main
 
 DROPPED = "write for an erased subject dropped"
@@ -21,8 +20,7 @@ def _region(stack, region: str) -> dict:
 
 
 def _sqs(stack, region: str):
-    return boto3.client("sqs", region_name=region, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
-                        aws_secret_access_key="testing")
+    return storage(stack, "sqs", region)
 
 
 def _queue_urls(stack, region: str) -> tuple[str, str]:

@@ -8,21 +8,15 @@ from __future__ import annotations
 import time
 import uuid
 
-import boto3
 
-from tests.e2e.conftest import signup, wait_erased, wait_until
+from tests.e2e.conftest import raw_items, signup, wait_erased, wait_until
 
 ZONE_REGIONS = ("eu-west-1", "eu-central-1", "eu-west-3")
 
 
-def _items(stack, region: str, table: str) -> list[dict]:
-    return boto3.resource("dynamodb", region_name=region, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
-                          aws_secret_access_key="testing").Table(table).scan(ConsistentRead=True)["Items"]
-
-
 def _key_items(stack, regions=ZONE_REGIONS) -> dict[str, list[dict]]:
     """The regions' items of the eu zone's key store."""
-    return {region: _items(stack, region, "appx-subject-keys-eu") for region in regions}
+    return {region: raw_items(stack, region, "appx-subject-keys-eu") for region in regions}
 
 
 def _keys_held(stack, regions=ZONE_REGIONS) -> dict[str, int]:
@@ -37,7 +31,7 @@ def _storage_down(stack, region: str) -> None:
 
 
 def _pending_jobs(stack, regions=ZONE_REGIONS) -> int:
-    return sum(1 for region in regions for item in _items(stack, region, "appx-restricted-eu") if item["pk"] == "ERASURE-JOB")
+    return sum(1 for region in regions for item in raw_items(stack, region, "appx-restricted-eu") if item["pk"] == "ERASURE-JOB")
 
 
 def test_a_copy_missed_while_a_region_was_down_is_repaired_by_the_first_read_there(healthy):

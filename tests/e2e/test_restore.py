@@ -11,39 +11,23 @@ import sys
 import uuid
 from pathlib import Path
 
-import boto3
 
-from tests.e2e.conftest import signup, wait_erased
+from tests.e2e.conftest import raw_items, signup, storage, wait_erased
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-3"
 
 
-def _ddb(stack):
-    return boto3.resource("dynamodb", region_name=REGION, endpoint_url=stack.state["moto"], aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
-
-
 def _restore(stack, live: str, restored: str) -> None:
     """What a point-in-time restore to a new table gives: the same keys and indexes, the items as they were."""
-    ddb = _ddb(stack)
+    ddb = storage(stack, "dynamodb", REGION, "resource")
     description = ddb.meta.client.describe_table(TableName=live)["Table"]
     indexes = [{k: i[k] for k in ("IndexName", "KeySchema", "Projection")} for i in description.get("GlobalSecondaryIndexes", [])]
     ddb.create_table(TableName=restored, KeySchema=description["KeySchema"], AttributeDefinitions=description["AttributeDefinitions"],
                      BillingMode="PAY_PER_REQUEST", **({"GlobalSecondaryIndexes": indexes} if indexes else {}))
     with ddb.Table(restored).batch_writer() as batch:
-        for item in _items(stack, live):
+        for item in raw_items(stack, REGION, live):
             batch.put_item(Item=item)
-
-
-def _items(stack, table: str) -> list[dict]:
-    items, kwargs = [], {}
-    while True:
-        page = _ddb(stack).Table(table).scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def _reapply(stack, restored: str, live: str, *extra: str) -> tuple[int, str]:
@@ -73,15 +57,15 @@ def test_reapply_removes_from_a_restored_table_every_subject_erased_since_its_re
     needles = {"appx-posts": {ana: f"ana {marker}", ben: f"ben {marker}"}, "appx-restricted-eu": {ana: ana, ben: ben}}
 
     def holds(table: str, live: str, user_id: str) -> bool:
-        return needles[live][user_id] in json.dumps(_items(stack, table), default=str)
+        return needles[live][user_id] in json.dumps(raw_items(stack, REGION, table), default=str)
 
     for live in ("appx-posts", "appx-restricted-eu"):
         restored = live + suffix
         assert holds(restored, live, ana) and holds(restored, live, ben)  # the backup brought ana back
-        before = _items(stack, restored)
+        before = raw_items(stack, REGION, restored)
         code, out = _reapply(stack, restored, live)
         assert code == 1, out  # dry run: something to do, nothing changed
-        assert _items(stack, restored) == before and ana not in out
+        assert raw_items(stack, REGION, restored) == before and ana not in out
         code, out = _reapply(stack, restored, live, "--apply")
         assert code == 0, out
         assert not holds(restored, live, ana) and holds(restored, live, ben), live
