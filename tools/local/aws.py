@@ -9,6 +9,7 @@ backends (no polling over HTTP: the machine has two cores).
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -33,6 +34,14 @@ LOCAL_VISIBILITY_TIMEOUT_S = 3
 
 
 ALL_SERVICES = ("dynamodb", "sqs", "kms")
+# One DynamoDB request at a time. DynamoDB makes every conditional write and transaction atomic;
+# moto, served by threads, does not: a conditional put is a read then a write (two concurrent
+# `attribute_not_exists` puts can both succeed), and a Scan or Query that iterates a table while
+# another request writes to it fails with "dictionary changed size during iteration" (a 500 the
+# functions then retry). Every DynamoDB and DynamoDB Streams request to the moto server, and every
+# in-process view of its tables below, holds this lock. Python runs one thread at a time anyway,
+# so the lock costs the emulation next to nothing.
+DYNAMODB_LOCK = threading.RLock()
 
 
 class StorageFaults:
@@ -63,6 +72,13 @@ class _FaultMiddleware:
             start_response("503 Service Unavailable", [("Content-Type", "application/x-amz-json-1.0"),
                                                         ("Content-Length", str(len(body)))])
             return [body]
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):  # DynamoDB_… and DynamoDBStreams_…
+            with DYNAMODB_LOCK:
+                response = self.app(environ, start_response)
+                try:
+                    return [b"".join(response)]
+                finally:
+                    getattr(response, "close", lambda: None)()
         return self.app(environ, start_response)
 
 
@@ -173,6 +189,89 @@ def _fast_attribute_values() -> None:
     BaseJSONSerializer._serialize_type_structure = _serialize_type_structure
 
 
+def _item_level_transactions() -> None:
+    """moto's TransactWriteItems deep-copies every table a transaction names before it starts, to
+    put the whole table back if the transaction is cancelled: with the 20,000 posts of the e2e
+    export that is about 2.3 s of CPU for every POST /v1/posts (its transaction names the posts
+    table), held under the one interpreter lock the whole runtime shares, and the functions'
+    requests behind it ran past the edge's 10 s origin timeout. Here a transaction keeps a copy of
+    only the items it names, and the length of each named table's stream; when moto cancels it,
+    those items are put back as they were and the stream records it added are dropped, which is
+    what moto's whole-table copy restores. Conditions, validation, errors and the writes
+    themselves stay moto's code; under DYNAMODB_LOCK nothing else runs in between, as DynamoDB's
+    transactions are isolated."""
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+
+    original = DynamoDBBackend.transact_write_items
+    if getattr(original, "appx_fast", False):
+        return
+
+    def transact_write_items(self, transact_items):
+        with DYNAMODB_LOCK:
+            before = _TransactionSnapshot(self, transact_items)
+            Table.__deepcopy__ = lambda table, memo: table  # moto's "backup" is the table itself, its rollback a no-op
+            try:
+                return original(self, transact_items)
+            except Exception:
+                before.restore()
+                raise
+            finally:
+                del Table.__deepcopy__
+
+    transact_write_items.appx_fast = True
+    transact_write_items.appx_original = original  # for the equivalence tests
+    DynamoDBBackend.transact_write_items = transact_write_items
+
+
+class _TransactionSnapshot:
+    """The items a transaction names as they are before it (deep copies: moto updates items in
+    place), and the length of each named table's stream."""
+
+    def __init__(self, backend, transact_items: list[dict]):
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        self.items: dict[tuple, tuple] = {}
+        self.streams: dict[str, tuple] = {}
+        for entry in transact_items:
+            try:
+                op = next(iter(entry.values()))
+                table = backend.tables[op["TableName"]]
+                key = op["Key"] if "Key" in op else op["Item"]
+                hash_key = DynamoType(key[table.hash_key_attr])
+                range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+            except (KeyError, TypeError, AttributeError, StopIteration):
+                continue  # moto refuses this entry before writing it
+            self.items.setdefault((table.name, hash_key, range_key),
+                                  (table, hash_key, range_key, copy.deepcopy(_stored_item(table, hash_key, range_key))))
+            if table.stream_shard is not None:
+                self.streams.setdefault(table.name, (table.stream_shard, len(table.stream_shard.items)))
+
+    def restore(self) -> None:
+        for table, hash_key, range_key, item in self.items.values():
+            if not table.range_key_attr:
+                if item is None:
+                    table.items.pop(hash_key, None)
+                else:
+                    table.items[hash_key] = item
+            elif item is None:
+                bucket = table.items.get(hash_key, {})
+                bucket.pop(range_key, None)
+                if not bucket:
+                    table.items.pop(hash_key, None)
+            else:
+                table.items[hash_key][range_key] = item
+        for shard, length in self.streams.values():
+            del shard.items[length:]
+
+
+def _stored_item(table, hash_key, range_key):
+    bucket = table.items.get(hash_key)
+    if bucket is None or not table.range_key_attr:
+        return bucket
+    return bucket.get(range_key)
+
+
 class MotoServer:
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
@@ -180,6 +279,7 @@ class MotoServer:
         _fast_string_keys()
         _fast_key_sorts()
         _fast_attribute_values()
+        _item_level_transactions()
         self.faults = StorageFaults()
         app = _FaultMiddleware(DomainDispatcherApplication(create_backend_app), self.faults)
         self._server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
@@ -272,22 +372,25 @@ def import_items(region: str, table: str, items: list[dict]) -> int:
     """Bulk-load items (DynamoDB JSON) into a region's table as a DynamoDB import does: no
     stream records, so neither replication nor projections run for them. The table's stream is
     detached meanwhile: use it on an otherwise quiet table (test data set-up)."""
-    t = _backend(region).tables[table]
-    shard, t.stream_shard = t.stream_shard, None
-    try:
-        for item in items:
-            t.put_item(item)
-    finally:
-        t.stream_shard = shard
+    with DYNAMODB_LOCK:
+        t = _backend(region).tables[table]
+        shard, t.stream_shard = t.stream_shard, None
+        try:
+            for item in items:
+                t.put_item(item)
+        finally:
+            t.stream_shard = shard
     return len(items)
 
 
 def stream_items(region: str, table: str) -> list:
-    """The live list of moto StreamRecords of a table (moto appends; never trims without ESMs)."""
-    try:
-        return _backend(region).tables[table].stream_shard.items
-    except (KeyError, AttributeError):
-        return []
+    """The moto StreamRecords of a table so far (moto appends; never trims without ESMs). A copy
+    taken between requests: never the records of a transaction that is about to be cancelled."""
+    with DYNAMODB_LOCK:
+        try:
+            return list(_backend(region).tables[table].stream_shard.items)
+        except (KeyError, AttributeError):
+            return []
 
 
 def stream_shard_id(region: str, table: str) -> str:
@@ -299,11 +402,12 @@ def stream_shard_id(region: str, table: str) -> str:
 
 def table_items(region: str, table: str) -> list[dict]:
     """Every item of a table in a region, in DynamoDB JSON."""
-    try:
-        t = _backend(region).tables[table]
-    except KeyError:
-        return []
-    return [item.to_json()["Attributes"] for item in list(t.all_items())]
+    with DYNAMODB_LOCK:
+        try:
+            t = _backend(region).tables[table]
+        except KeyError:
+            return []
+        return [item.to_json()["Attributes"] for item in list(t.all_items())]
 
 
 def stream_record_event(record, region: str, table: str) -> dict:
@@ -319,13 +423,14 @@ def stream_record_event(record, region: str, table: str) -> dict:
 def table_has(region: str, table: str, keys: dict) -> bool:
     from moto.dynamodb.models.dynamo_type import DynamoType
 
-    try:
-        t = _backend(region).tables[table]
-    except KeyError:
-        return False
-    hk = DynamoType(keys[t.hash_key_attr])
-    rk = DynamoType(keys[t.range_key_attr]) if t.range_key_attr else None
-    try:
-        return t.get_item(hk, rk) is not None
-    except Exception:
-        return any(all(item.get(k) == v for k, v in keys.items()) for item in table_items(region, table))
+    with DYNAMODB_LOCK:
+        try:
+            t = _backend(region).tables[table]
+        except KeyError:
+            return False
+        hk = DynamoType(keys[t.hash_key_attr])
+        rk = DynamoType(keys[t.range_key_attr]) if t.range_key_attr else None
+        try:
+            return t.get_item(hk, rk) is not None
+        except Exception:
+            return any(all(item.get(k) == v for k, v in keys.items()) for item in table_items(region, table))
