@@ -28,6 +28,16 @@ ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 PERSONAL_PATHS = ("/v1/users*", "/v1/me*", "/v1/posts")
 ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 READ_METHODS = ["GET", "HEAD", "OPTIONS"]
+# The public cache policy (default behaviour, no origin request policy): its key, and so also
+# everything CloudFront forwards of the viewer's request to the public origin, is the path, the
+# query string and these headers. The CORS request headers are in it because the API's answer
+# depends on them (``Vary: Origin``), and CloudFront caches by its cache key, never by ``Vary``:
+# without them the public origin would never see an Origin, and one viewer's grant (or its
+# absence) would be served from the cache to every other origin.
+PUBLIC_CACHE_KEY_HEADERS = ("Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers")
+# Its TTL bounds (seconds): CloudFront clamps the origin's s-maxage/max-age into [min, max] and
+# uses the default when the origin sends neither.
+PUBLIC_MIN_TTL_S, PUBLIC_DEFAULT_TTL_S, PUBLIC_MAX_TTL_S = 0, 0, 300
 ORIGIN_VERIFY_HEADER = "x-appx-origin-verify"
 # Custom origins: HTTPS on 443 with TLS 1.2, 10 s to answer, connections kept 5 s.
 ORIGIN_SSL_PROTOCOLS = ["TLSv1.2"]
@@ -88,13 +98,17 @@ class EdgeDistribution(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         public_cache = aws.cloudfront.CachePolicy(
             f"{name}-public",
-            comment="Public GETs: honour the origin's Cache-Control, key on the query string only",
-            min_ttl=0,
-            default_ttl=0,
-            max_ttl=300,
+            comment="Public GETs: honour the origin's Cache-Control, key on the query string and the CORS request headers",
+            min_ttl=PUBLIC_MIN_TTL_S,
+            default_ttl=PUBLIC_DEFAULT_TTL_S,
+            max_ttl=PUBLIC_MAX_TTL_S,
             parameters_in_cache_key_and_forwarded_to_origin=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginArgs(
                 cookies_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginCookiesConfigArgs(cookie_behavior="none"),
-                headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(header_behavior="none"),
+                headers_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigArgs(
+                    header_behavior="whitelist",
+                    headers=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginHeadersConfigHeadersArgs(
+                        items=list(PUBLIC_CACHE_KEY_HEADERS)),
+                ),
                 query_strings_config=aws.cloudfront.CachePolicyParametersInCacheKeyAndForwardedToOriginQueryStringsConfigArgs(query_string_behavior="all"),
                 enable_accept_encoding_gzip=True,
                 enable_accept_encoding_brotli=True,

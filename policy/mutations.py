@@ -300,7 +300,7 @@ def m_stream_no_bisect(rs):
 
 
 def m_pitr_35_days(rs):
-    t = find(rs, "aws:dynamodb/table:Table")
+    t = find(rs, "aws:dynamodb/table:Table", lambda r: not key_store(r))  # see m_pitr_off
     t.props["pointInTimeRecovery"] = {"enabled": True, "recoveryPeriodInDays": 35}
     return t.name
 
@@ -313,7 +313,9 @@ def m_tombstone_20_days(rs):
 
 
 def m_pitr_off(rs):
-    t = find(rs, "aws:dynamodb/table:Table")
+    # Not the first table: resources register in no fixed order, and the first may be the
+    # subject-key store, which must have no PITR (its own mutation above).
+    t = find(rs, "aws:dynamodb/table:Table", lambda r: not key_store(r))
     t.props["pointInTimeRecovery"] = {"enabled": False}
     return t.name
 

@@ -63,3 +63,29 @@ def test_the_edges_own_problems_carry_the_apis_cors_grant_for_an_allowed_origin_
     # CloudFront's own geo 403 runs no function: no grant, as on AWS (docs/api/operations.md).
     geo = stack.request("GET", "/v1/me", country="US", headers={"Origin": CORS_ORIGIN})
     assert geo.status == 403 and geo.cache == "Error" and "access-control-allow-origin" not in geo.headers
+
+
+def test_public_reads_keep_each_origins_cors_answer_apart_in_the_cache(healthy):
+    """The default behaviour forwards only its cache key's headers, so the public origin sees the
+    viewer's Origin because it is in the key; an allowed origin's grant is cached for it alone,
+    and another origin (or none) never gets it from the cache. Preflights reach the API too."""
+    stack = healthy
+    path = f"/v1/feed?limit=3&n={uuid.uuid4().hex[:8]}"  # a fresh cache entry
+    granted = stack.request("GET", path, headers={"Origin": CORS_ORIGIN})
+    assert granted.status == 200 and granted.cache == "Miss" and granted.headers.get("access-control-allow-origin") == CORS_ORIGIN
+    assert granted.headers["vary"] == "Origin"
+    cached = stack.request("GET", path, headers={"Origin": CORS_ORIGIN})
+    assert cached.cache == "Hit" and cached.headers.get("access-control-allow-origin") == CORS_ORIGIN
+    for other in ({"Origin": "https://evil.example"}, {}):
+        for expected in ("Miss", "Hit"):  # each origin has its own entry
+            r = stack.request("GET", path, headers=other)
+            assert r.status == 200 and r.cache == expected and "access-control-allow-origin" not in r.headers, (other, r.cache, r.headers)
+    # CloudFront answers a matching If-None-Match itself, right after a miss too.
+    fresh = f"/v1/feed?limit=3&n={uuid.uuid4().hex[:8]}"
+    etag = stack.request("GET", fresh, headers={"Origin": CORS_ORIGIN}).headers["etag"]
+    again = stack.request("GET", fresh + "&again=1", headers={"Origin": CORS_ORIGIN, "If-None-Match": etag})
+    assert again.status == 304 and again.cache == "Miss" and not again.body
+    preflight = stack.request("OPTIONS", "/v1/feed", headers={"Origin": CORS_ORIGIN, "Access-Control-Request-Method": "GET",
+                                                               "Access-Control-Request-Headers": "if-none-match"})
+    assert preflight.status in (200, 204) and preflight.headers.get("access-control-allow-origin") == CORS_ORIGIN, (preflight.status, preflight.headers)
+    assert "GET" in preflight.headers["access-control-allow-methods"]

@@ -15,7 +15,7 @@ import yaml
 from tests.e2e import standin
 from tools.local import aws
 from tools.local.__main__ import main as cli
-from tools.local.edge import cache_ttl
+from tools.local.edge import cache_ttl, public_origin_headers
 from tools.local.runtime import Options, Runtime
 from tools.local.topology import load_topology
 
@@ -40,9 +40,17 @@ def test_topology_comes_from_residency_and_stack_files():
 @pytest.mark.parametrize("header,ttl", [
     ("public, max-age=30", 30), ("public, s-maxage=60, max-age=5", 60), ("private, max-age=30", 0),
     ("no-store", 0), ("no-cache, max-age=10", 0), ("", 0), ("max-age=abc", 0),
+    ("public, max-age=86400", 300),  # clamped to the public cache policy's maximum TTL
 ])
 def test_cache_ttl_follows_cache_control(header, ttl):
     assert cache_ttl([("Cache-Control", header)] if header else []) == ttl
+
+
+def test_the_public_origin_sees_only_the_cache_keys_viewer_headers():
+    viewer = [("Authorization", "Bearer t"), ("CloudFront-Viewer-Country", "FR"), ("If-None-Match", '"e"'), ("Cookie", "a=b"),
+              ("origin", "https://web.appx.test"), ("Access-Control-Request-Method", "GET"), ("Accept-Encoding", "deflate, gzip;q=1.0, br")]
+    assert public_origin_headers(viewer) == [("origin", "https://web.appx.test"), ("Access-Control-Request-Method", "GET"),
+                                             ("Accept-Encoding", "br,gzip"), ("User-Agent", "Amazon CloudFront")]
 
 
 @pytest.fixture(scope="module")

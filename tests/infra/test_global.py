@@ -101,6 +101,20 @@ def test_personal_behaviours_forward_every_viewer_header_but_host(global_run):
     assert "originRequestPolicyId" not in props["defaultCacheBehavior"]
 
 
+def test_public_cache_keys_on_the_cors_request_headers(global_run):
+    """The default behaviour has no origin request policy, so its cache policy decides both what
+    the public origin sees of the viewer and what the cache keeps apart: the API's CORS answer
+    varies by Origin, and CloudFront caches by its key, not by Vary."""
+    props = only(global_run, "aws:cloudfront/distribution:Distribution").props
+    policy = next(p.props for p in global_run.of_type("aws:cloudfront/cachePolicy:CachePolicy")
+                  if p.id == props["defaultCacheBehavior"]["cachePolicyId"])
+    headers = policy["parametersInCacheKeyAndForwardedToOrigin"]["headersConfig"]
+    assert headers["headerBehavior"] == "whitelist"
+    assert headers["headers"]["items"] == ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers"]
+    assert "Authorization" not in headers["headers"]["items"]  # public objects are the same for everyone
+    assert (policy["minTtl"], policy["defaultTtl"], policy["maxTtl"]) == (0, 0, 300)
+
+
 def test_every_behaviour_has_security_headers_and_personal_ones_no_store(global_run):
     policies = {p.id: p.props for p in global_run.of_type("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")}
     props = only(global_run, "aws:cloudfront/distribution:Distribution").props
