@@ -383,14 +383,23 @@ def import_items(region: str, table: str, items: list[dict]) -> int:
     return len(items)
 
 
-def stream_items(region: str, table: str) -> list:
-    """The moto StreamRecords of a table so far (moto appends; never trims without ESMs). A copy
-    taken between requests: never the records of a transaction that is about to be cancelled."""
+def stream_items(region: str, table: str, start: int = 0, stop: int | None = None) -> list:
+    """A table's moto StreamRecords ``[start:stop]`` (moto appends; never trims without ESMs),
+    copied between requests: never the records of a transaction that is about to be cancelled.
+    Pollers ask from their cursor, so a poll copies only what is new however long the stream."""
     with DYNAMODB_LOCK:
         try:
-            return list(_backend(region).tables[table].stream_shard.items)
+            return _backend(region).tables[table].stream_shard.items[start:stop]
         except (KeyError, AttributeError):
             return []
+
+
+def stream_length(region: str, table: str) -> int:
+    with DYNAMODB_LOCK:
+        try:
+            return len(_backend(region).tables[table].stream_shard.items)
+        except (KeyError, AttributeError):
+            return 0
 
 
 def stream_shard_id(region: str, table: str) -> str:

@@ -205,22 +205,23 @@ class Cell(HttpEndpoint):
 
     def _stream_round(self, tables) -> None:
         for spec in tables:
-            items = aws.stream_items(self.region, spec.name)
-            start, end = self.stream_cursor.get(spec.name, 0), len(items)
-            if end > start:
+            start = self.stream_cursor.get(spec.name, 0)
+            new = aws.stream_items(self.region, spec.name, start)
+            if new:
                 now = time.time()
-                for rec in items[start:end]:
+                for rec in new:
                     self.runtime.replicator.observe(self.region, spec, rec, now)
-                self.stream_cursor[spec.name] = end
+                self.stream_cursor[spec.name] = start + len(new)
             if spec.stream_to_function and "stream" in self.handlers:
-                self._deliver(spec.name, items)
+                self._deliver(spec.name)
 
-    def _deliver(self, table: str, items: list) -> None:
+    def _deliver(self, table: str) -> None:
         start = self.fn_cursor.get(table, 0)
-        end = min(len(items), start + STREAM_BATCH)
-        if end <= start:
+        records = aws.stream_items(self.region, table, start, start + STREAM_BATCH)
+        if not records:
             return
-        batch = [aws.stream_record_event(r, self.region, table) for r in items[start:end]]
+        end = start + len(records)
+        batch = [aws.stream_record_event(r, self.region, table) for r in records]
         failed_seq: list[str] = []
         try:
             if self.faults.stream_failing:
@@ -276,7 +277,7 @@ class Cell(HttpEndpoint):
             return 0
         for spec in self.topology.tables_in(self.region):
             if spec.stream_to_function:
-                n += len(aws.stream_items(self.region, spec.name)) - self.fn_cursor.get(spec.name, 0)
+                n += aws.stream_length(self.region, spec.name) - self.fn_cursor.get(spec.name, 0)
         return n
 
 
