@@ -73,9 +73,9 @@ def storage(stack, service: str, region: str, kind: str = "client"):
 
 def raw_items(stack, region: str, table: str) -> list[dict]:
     """Every item of a table as boto3 reads it (binary values as bytes), consistent, all pages."""
-    items, kwargs = [], {"ConsistentRead": True}
+    items, kwargs, scan = [], {"ConsistentRead": True}, storage(stack, "dynamodb", region, "resource").Table(table).scan
     while True:
-        page = storage(stack, "dynamodb", region, "resource").Table(table).scan(**kwargs)
+        page = scan(**kwargs)
         items += page["Items"]
         if "LastEvaluatedKey" not in page:
             return items
